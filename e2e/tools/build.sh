@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# Builds the binaries the e2e tests run (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize) from Go
+# modules: release downloads are not reachable from our machines, the Go
+# module proxy is. Results are cached outside the repo, one directory per tool
+# and version, so a cold build (~tens of minutes on 2 cores, almost all of it
+# Kubernetes) happens once per machine and version; later runs only check the
+# cache and never start go.
+#
+# Usage: e2e/tools/build.sh [--link DIR]
+#   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
+#   (and in DIR with --link) and prints KEY=path lines on stdout:
+#   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOOLS_BIN (the
+#   symlink directory). Progress goes to stderr.
+# Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION override the pins
+#   below; KSCU_TOOLS_CACHE overrides the cache root; SOURCE_DATE_EPOCH fixes
+#   the Kubernetes buildDate; K8S_GIT_COMMIT sets its gitCommit (the module
+#   proxy does not say which commit a tag is, so it is empty by default).
+set -euo pipefail
+
+# The pins. They match e2e/tools/k8s/go.mod and e2e/tools/etcd/go.mod; a
+# different version given here is built from a scratch copy of that module
+# retargeted with `go mod edit` + `go mod tidy` (the repo is never changed).
+K8S_VERSION=${K8S_VERSION:-v1.35.8}
+ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.3}
+K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
+
+CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
+TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
+K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+
+log() { printf 'build.sh: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+usage() { sed -n '10,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+
+link_dir=
+while (($#)); do
+	case $1 in
+	--link)
+		(($# >= 2)) || die "--link needs a directory"
+		link_dir=$2
+		shift 2
+		;;
+	--link=*)
+		link_dir=${1#--link=}
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+done
+
+mkdir -p "$CACHE_ROOT"
+# Absolute, so the symlinks work from wherever they are placed.
+CACHE_ROOT=$(cd "$CACHE_ROOT" && pwd -P)
+
+# Temp build dirs to drop if we stop before moving them into place.
+TMP_DIRS=()
+trap 'rm -rf "${TMP_DIRS[@]}"' EXIT
+
+# is_complete DIR BIN...: the directory was moved into place whole (the
+# marker is written before the mv) and still has every binary.
+is_complete() {
+	local dir=$1 b
+	shift
+	[[ -f $dir/.complete ]] || return 1
+	for b; do [[ -x $dir/bin/$b ]] || return 1; done
+}
+
+# ensure TOOL VERSION BUILD_FN BIN...: makes $CACHE_ROOT/TOOL-VERSION/bin hold
+# BIN..., calling BUILD_FN OUT_DIR to build them if it does not yet.
+ensure() {
+	local tool=$1 version=$2 fn=$3
+	shift 3
+	local dir=$CACHE_ROOT/$tool-$version
+	if is_complete "$dir" "$@"; then return 0; fi
+
+	# One builder per tool and version; another caller waits, then finds the
+	# finished directory and builds nothing.
+	local fd
+	exec {fd}>"$CACHE_ROOT/.$tool-$version.lock"
+	if ! flock -n "$fd"; then
+		log "waiting for another build of $tool $version to finish"
+		flock "$fd"
+	fi
+	if ! is_complete "$dir" "$@"; then
+		command -v go >/dev/null || die "go is needed to build $tool $version"
+		# We hold the lock, so these are left over from a killed build.
+		rm -rf "$CACHE_ROOT/.tmp-$tool-$version".* "$dir"
+		local tmp start=$SECONDS b
+		tmp=$(mktemp -d "$CACHE_ROOT/.tmp-$tool-$version.XXXXXX")
+		TMP_DIRS+=("$tmp")
+		mkdir "$tmp/bin" "$tmp/src"
+		log "building $tool $version in $tmp"
+		"$fn" "$tmp"
+		for b; do [[ -x $tmp/bin/$b ]] || die "$tool $version: $b was not built"; done
+		rm -rf "$tmp/src"
+		local go_version built
+		go_version=$(go env GOVERSION)
+		built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+		printf 'tool=%s\nversion=%s\ngo=%s\nbuilt=%s\nseconds=%s\n' \
+			"$tool" "$version" "$go_version" "$built" "$((SECONDS - start))" >"$tmp/.complete"
+		mv -T "$tmp" "$dir"
+		log "built $tool $version in $((SECONDS - start)) s"
+	fi
+	exec {fd}>&-
+}
+
+# Copies wrapper module $1 into $2 and, if its requirement on module $3 is not
+# version $4, retargets the copy (plus any extra `go mod edit` flags in $5...).
+prepare_module() {
+	local from=$1 to=$2 mod=$3 want=$4
+	shift 4
+	cp -R "$from/." "$to"
+	local pinned
+	pinned=$(cd "$to" && go list -m -f '{{.Version}}' "$mod")
+	if [[ $pinned != "$want" ]]; then
+		log "$mod $want is not the $pinned pinned in ${from#"$TOOLS_DIR"/}/go.mod: retargeting a scratch copy"
+		(cd "$to" && go mod edit "-require=$mod@$want" "$@" && go mod tidy)
+	fi
+}
+
+build_kubernetes() {
+	local out=$1 src=$1/src
+	# Every staging module follows kubernetes v1.X.Y as v0.X.Y (see go.mod).
+	local staging=v0.${K8S_VERSION#v1.} replaced m edits=()
+	replaced=$(awk '$1 ~ /^k8s\.io\// && $2 == "=>" { print $1 }' "$TOOLS_DIR/k8s/go.mod")
+	[[ -n $replaced ]] || die "no k8s.io replace directives in k8s/go.mod"
+	for m in $replaced; do edits+=("-replace=$m=$m@$staging"); done
+	prepare_module "$TOOLS_DIR/k8s" "$src" k8s.io/kubernetes "$K8S_VERSION" "${edits[@]}"
+
+	# What hack/lib/version.sh gives a release build, in both version packages
+	# (client-go's feeds kubectl's client side); -s -w as in upstream releases.
+	local v=${K8S_VERSION#v} date_args=() build_date ldflags="-s -w" pkg
+	if [[ -n ${SOURCE_DATE_EPOCH:-} ]]; then date_args=(--date="@$SOURCE_DATE_EPOCH"); fi
+	build_date=$(date -u "${date_args[@]}" +%Y-%m-%dT%H:%M:%SZ)
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=${v%%.*}"
+		ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v") -X $pkg.gitTreeState=clean"
+		ldflags+=" -X $pkg.gitCommit=$K8S_GIT_COMMIT -X $pkg.buildDate=$build_date"
+	done
+
+	# One go build for all five, so the packages they share compile once.
+	# CGO off: static binaries, as upstream builds them, and no C toolchain.
+	local pkgs=() b
+	for b in "${K8S_BINS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/bin/" "${pkgs[@]}")
+
+	local got
+	got=$("$out/bin/kube-apiserver" --version)
+	[[ $got == "Kubernetes $K8S_VERSION" ]] || die "kube-apiserver --version says '$got'"
+}
+
+build_etcd() {
+	local out=$1 src=$1/src
+	prepare_module "$TOOLS_DIR/etcd" "$src" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/bin/etcd" .)
+
+	# First line only; no `| head -n 1`: under pipefail, etcd could die of
+	# SIGPIPE while printing the lines after it.
+	local got
+	got=$("$out/bin/etcd" --version)
+	got=${got%%$'\n'*}
+	[[ $got == "etcd Version: ${ETCD_VERSION#v}" ]] || die "etcd --version says '$got'"
+}
+
+build_kustomize() {
+	local out=$1 got
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+		"sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+	got=$("$out/bin/kustomize" version)
+	[[ $got == "$KUSTOMIZE_VERSION" ]] || die "kustomize version says '$got'"
+}
+
+# The copies in the cache are built on their own: no workspace of the caller's.
+export GOWORK=off
+
+ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"
+ensure etcd "$ETCD_VERSION" build_etcd etcd
+ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
+
+K8S_DIR=$CACHE_ROOT/kubernetes-$K8S_VERSION/bin
+ETCD_DIR=$CACHE_ROOT/etcd-$ETCD_VERSION/bin
+KUSTOMIZE_DIR=$CACHE_ROOT/kustomize-$KUSTOMIZE_VERSION/bin
+
+# link_all DIR: DIR/<binary> -> the cached binary, for all seven. Each link is
+# replaced by a rename, so a reader never sees it missing.
+link_all() {
+	local dir=$1 b target
+	mkdir -p "$dir"
+	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize"; do
+		b=${target##*/}
+		ln -sfn "$target" "$dir/.$b.tmp.$$"
+		mv -Tf "$dir/.$b.tmp.$$" "$dir/$b"
+	done
+}
+
+link_all "$CACHE_ROOT/bin-current"
+tools_bin=$CACHE_ROOT/bin-current
+if [[ -n $link_dir ]]; then
+	link_all "$link_dir"
+	tools_bin=$(cd "$link_dir" && pwd)
+fi
+
+printf '%s=%s\n' \
+	TOOLS_CACHE "$CACHE_ROOT" \
+	KUBERNETES_BIN "$K8S_DIR" \
+	ETCD_BIN "$ETCD_DIR" \
+	KUSTOMIZE_BIN "$KUSTOMIZE_DIR" \
+	TOOLS_BIN "$tools_bin"

@@ -1,0 +1,55 @@
+package io.github.kscu.cert;
+
+import java.time.Instant;
+
+/** The outcome of one look at the serving certificate. */
+public sealed interface CertCheck {
+
+    /** Why a certificate is not (yet) usable; each is logged once when it first appears. */
+    enum Reason {
+        MISSING("file does not exist"),
+        DANGLING_SYMLINK("symlink points to a missing file"),
+        NOT_A_FILE("not a regular file"),
+        UNREADABLE("file is not readable"),
+        EMPTY("file is empty"),
+        TOO_LARGE("file is larger than 1 MiB"),
+        DER("DER-encoded; a PEM CERTIFICATE block is expected"),
+        NO_CERTIFICATE("no PEM CERTIFICATE block"),
+        TRUNCATED("PEM block without its END line (partial write?)"),
+        CORRUPT("CERTIFICATE block does not parse"),
+        EXPIRED("certificate has expired"),
+        NOT_YET_VALID("certificate is not valid yet"),
+        IDENTITY_MISMATCH("subject is not CN=system:node:<node-name>"),
+        NO_CONNECTION("kubelet port refused the connection"),
+        HANDSHAKE_FAILED("kubelet TLS handshake failed (no serving certificate yet?)"),
+        UNTRUSTED("certificate chain is not signed by the configured CA");
+
+        private final String description;
+
+        Reason(String description) {
+            this.description = description;
+        }
+
+        public String description() {
+            return description;
+        }
+    }
+
+    /**
+     * A usable certificate.
+     *
+     * @param identityWarning non-null when the subject does not name this node and that is tolerated
+     */
+    record Valid(String subject, Instant notBefore, Instant notAfter, String identityWarning) implements CertCheck {
+    }
+
+    record NotYet(Reason reason, String detail) implements CertCheck {
+        public String describe() {
+            return detail == null || detail.isEmpty() ? reason.description() : reason.description() + ": " + detail;
+        }
+    }
+
+    default boolean isValid() {
+        return this instanceof Valid;
+    }
+}

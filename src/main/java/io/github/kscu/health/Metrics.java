@@ -1,0 +1,134 @@
+package io.github.kscu.health;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
+
+/**
+ * The agent's metrics, in a registry of its own: many agents can run in one JVM (tests, benchmarks)
+ * without sharing counters. {@code Main} serves the registry of its single agent.
+ */
+public final class Metrics {
+    private static final double[] LATENCY_BUCKETS = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+        30, 60, 120, 300, 600};
+
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests;
+    private final Counter outcomes;
+    private final Counter removals;
+    private final Counter readds;
+    private final Counter certTimeouts;
+    private final Gauge state;
+    private final Histogram timeToCert;
+    private final Histogram certToUntaint;
+    private final AtomicReference<Instant> certNotAfter = new AtomicReference<>();
+    private volatile State current;
+
+    public Metrics(Supplier<Instant> now) {
+        requests = Counter.builder().name("kscu_api_requests_total")
+                .help("Kubernetes API requests by verb and HTTP status (no-response when there was none).")
+                .labelNames("verb", "code").register(registry);
+        outcomes = Counter.builder().name("kscu_outcomes_total")
+                .help("Outcomes, by the reason also used for Events and logs.")
+                .labelNames("reason").register(registry);
+        removals = Counter.builder().name("kscu_taint_removals_total")
+                .help("Successful removals of the configured taint(s), re-removals included.").register(registry);
+        readds = Counter.builder().name("kscu_taint_readds_total")
+                .help("Times the configured taint came back after it had been removed.").register(registry);
+        certTimeouts = Counter.builder().name("kscu_cert_timeouts_total")
+                .help("Times the serving certificate was not valid within --cert-check-duration.")
+                .register(registry);
+        state = Gauge.builder().name("kscu_state").help("1 for the agent's current state, 0 for the others.")
+                .labelNames("state").register(registry);
+        timeToCert = Histogram.builder().name("kscu_time_to_cert_seconds")
+                .help("From agent start to the serving certificate first being valid.")
+                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().register(registry);
+        certToUntaint = Histogram.builder().name("kscu_cert_to_untaint_seconds")
+                .help("From the serving certificate being valid to the taint being removed (read back).")
+                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().register(registry);
+        GaugeWithCallback.builder().name("kscu_serving_cert_expiry_seconds")
+                .help("Seconds until the serving certificate seen last expires (negative: expired).")
+                .callback(cb -> {
+                    Instant notAfter = certNotAfter.get();
+                    if (notAfter != null) {
+                        cb.call(Duration.between(now.get(), notAfter).toMillis() / 1000.0);
+                    }
+                }).register(registry);
+        for (State s : State.values()) {
+            state.labelValues(s.label()).set(0);
+        }
+        for (Reason r : Reason.values()) {
+            outcomes.labelValues(r.value()).inc(0);
+        }
+    }
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    public void request(String verb, String code) {
+        requests.labelValues(verb, code).inc();
+    }
+
+    /** Requests so far with this verb, all codes; for tests and benchmarks. */
+    public long requests(String verb) {
+        long total = 0;
+        for (var point : requests.collect().getDataPoints()) {
+            if (verb.equals(point.getLabels().get("verb"))) {
+                total += (long) point.getValue();
+            }
+        }
+        return total;
+    }
+
+    /** Requests so far with this verb and code. */
+    public long requests(String verb, String code) {
+        for (var point : requests.collect().getDataPoints()) {
+            if (verb.equals(point.getLabels().get("verb")) && code.equals(point.getLabels().get("code"))) {
+                return (long) point.getValue();
+            }
+        }
+        return 0;
+    }
+
+    public void outcome(Reason reason) {
+        outcomes.labelValues(reason.value()).inc();
+        switch (reason) {
+            case STARTUP_TAINT_REMOVED -> removals.inc();
+            case STARTUP_TAINT_READDED -> readds.inc();
+            case SERVING_CERTIFICATE_TIMEOUT -> certTimeouts.inc();
+            default -> {
+            }
+        }
+    }
+
+    public void state(State next) {
+        State previous = current;
+        if (previous == next) {
+            return;
+        }
+        if (previous != null) {
+            state.labelValues(previous.label()).set(0);
+        }
+        state.labelValues(next.label()).set(1);
+        current = next;
+    }
+
+    public void timeToCert(Duration d) {
+        timeToCert.observe(d.toNanos() / 1e9);
+    }
+
+    public void certToUntaint(Duration d) {
+        certToUntaint.observe(d.toNanos() / 1e9);
+    }
+
+    public void certNotAfter(Instant notAfter) {
+        certNotAfter.set(notAfter);
+    }
+}

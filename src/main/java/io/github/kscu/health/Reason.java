@@ -1,0 +1,44 @@
+package io.github.kscu.health;
+
+/**
+ * Outcome reasons. One constant is the Event reason, the {@code reason} label of
+ * {@code kscu_outcomes_total} and the {@code reason=} field of the log line, so an operator can go from
+ * an alert to the Event to the log by one word.
+ */
+public enum Reason {
+    SERVING_CERTIFICATE_READY("ServingCertificateReady", "Normal", "WaitForServingCertificate"),
+    STARTUP_TAINT_REMOVED("StartupTaintRemoved", "Normal", "RemoveStartupTaint"),
+    STARTUP_TAINT_READDED("StartupTaintReadded", "Normal", "RemoveStartupTaint"),
+    SERVING_CERTIFICATE_TIMEOUT("ServingCertificateTimeout", "Warning", "WaitForServingCertificate"),
+    TAINT_REMOVAL_SLOW("TaintRemovalSlow", "Warning", "RemoveStartupTaint");
+
+    private final String value;
+    private final String eventType;
+    private final String action;
+
+    Reason(String value, String eventType, String action) {
+        this.value = value;
+        this.eventType = eventType;
+        this.action = action;
+    }
+
+    /** The CamelCase reason, e.g. {@code StartupTaintRemoved}. */
+    public String value() {
+        return value;
+    }
+
+    /** {@code Normal} or {@code Warning}. */
+    public String eventType() {
+        return eventType;
+    }
+
+    /** The Event's {@code action}: what the agent was doing. */
+    public String action() {
+        return action;
+    }
+
+    @Override
+    public String toString() {
+        return value;
+    }
+}

@@ -1,0 +1,19 @@
+package io.github.kscu.health;
+
+import java.util.Locale;
+
+/** Where the agent is in its life; exported as {@code kscu_state{state="..."} 1}. */
+public enum State {
+    STARTING,
+    WAITING_FOR_CERT,
+    WAITING_FOR_KARPENTER,
+    REMOVING_TAINT,
+    /** The taint is gone; the node is watched so a re-added taint is removed again. */
+    SETTLING,
+    /** Bootstrap mode after the settle window: nothing left to do. */
+    DONE;
+
+    public String label() {
+        return name().toLowerCase(Locale.ROOT).replace('_', '-');
+    }
+}

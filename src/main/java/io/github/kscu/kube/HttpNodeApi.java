@@ -1,0 +1,216 @@
+package io.github.kscu.kube;
+
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.kscu.taint.Taint;
+import io.github.kscu.taint.Taints;
+import io.kubernetes.client.openapi.ApiClient;
+import io.kubernetes.client.openapi.ApiException;
+import io.kubernetes.client.openapi.Pair;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+import okhttp3.Call;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okio.BufferedSource;
+
+/**
+ * {@link NodeApi} over client-java's {@link ApiClient}: its configuration, authentication (including
+ * token rotation) and TLS, with the requests themselves built by hand. Every request has its own
+ * timeout; the watch's read timeout is the server-side watch timeout plus a margin.
+ */
+public final class HttpNodeApi implements NodeApi, AutoCloseable {
+    public static final String FIELD_MANAGER = "kubelet-server-cert-untaint";
+    public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+    private static final String[] AUTH = {"BearerToken"};
+    private static final DateTimeFormatter MICRO_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX");
+
+    /** Observes every answer: verb and status code ("no-response" when there was none). */
+    public interface RequestObserver {
+        void observe(String verb, String code);
+    }
+
+    private final ApiClient client;
+    private final OkHttpClient http;
+    private final RequestObserver observer;
+    private volatile Call activeWatch;
+
+    public HttpNodeApi(ApiClient client, RequestObserver observer) {
+        this.client = client;
+        this.http = client.getHttpClient().newBuilder().callTimeout(REQUEST_TIMEOUT).build();
+        this.observer = observer;
+    }
+
+    @Override
+    public NodeSnapshot get(String node) throws ApiFailure {
+        return NodeJson.parse(execute("get", request("GET", nodePath(node), List.of(), null, null)));
+    }
+
+    @Override
+    public NodeSnapshot patchTaints(String node, List<Taint> expected, List<Taint> desired) throws ApiFailure {
+        // spec.taints has no merge key, so the whole list is replaced; the test op turns a stale read into a
+        // conflict instead of silently dropping a taint another writer added in between.
+        String patch = "[{\"op\":\"test\",\"path\":\"/spec/taints\",\"value\":" + Taints.toJson(expected) + "},"
+                + "{\"op\":\"replace\",\"path\":\"/spec/taints\",\"value\":" + Taints.toJson(desired) + "}]";
+        Request r = request("PATCH", nodePath(node), List.of(new Pair("fieldManager", FIELD_MANAGER)),
+                patch.getBytes(StandardCharsets.UTF_8), "application/json-patch+json");
+        return NodeJson.parse(execute("patch", r));
+    }
+
+    @Override
+    public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
+            throws ApiFailure, InterruptedException {
+        List<Pair> query = List.of(new Pair("fieldSelector", "metadata.name=" + node), new Pair("watch", "true"),
+                new Pair("resourceVersion", resourceVersion), new Pair("allowWatchBookmarks", "true"),
+                new Pair("timeoutSeconds", Long.toString(Math.max(1, timeout.toSeconds()))));
+        OkHttpClient watchHttp = http.newBuilder().callTimeout(Duration.ZERO)
+                .readTimeout(timeout.plusSeconds(30)).build();
+        Call call = watchHttp.newCall(request("GET", "/api/v1/nodes", query, null, null));
+        activeWatch = call;
+        String rv = resourceVersion;
+        try (Response response = call.execute()) {
+            observer.observe("watch", Integer.toString(response.code()));
+            if (!response.isSuccessful()) {
+                throw failure("watch", response);
+            }
+            BufferedSource source = response.body().source();
+            String line;
+            while ((line = source.readUtf8Line()) != null) {
+                if (line.isBlank()) {
+                    continue;
+                }
+                JsonObject event = JsonParser.parseString(line).getAsJsonObject();
+                String type = NodeJson.string(event, "type");
+                JsonObject object = NodeJson.object(event, "object");
+                if ("ERROR".equals(type)) {
+                    Number code = object != null && object.has("code") ? object.get("code").getAsNumber() : null;
+                    throw new ApiFailure(code == null ? 500 : code.intValue(), null,
+                            "watch error: " + NodeJson.string(object, "message"));
+                }
+                String eventRv = NodeJson.string(NodeJson.object(object, "metadata"), "resourceVersion");
+                if (eventRv != null) {
+                    rv = eventRv;
+                }
+                if ("ADDED".equals(type) || "MODIFIED".equals(type)) {
+                    onChange.accept(NodeJson.parse(object));
+                }
+            }
+            return rv;
+        } catch (IOException e) {
+            if (Thread.currentThread().isInterrupted() || (e instanceof InterruptedIOException && call.isCanceled())) {
+                throw new InterruptedException("watch cancelled");
+            }
+            observer.observe("watch", "no-response");
+            throw ApiFailure.noResponse("watch: " + describe(e));
+        } finally {
+            activeWatch = null;
+        }
+    }
+
+    @Override
+    public void createEvent(NodeEvent e) throws ApiFailure {
+        JsonObject body = new JsonObject();
+        body.addProperty("apiVersion", "events.k8s.io/v1");
+        body.addProperty("kind", "Event");
+        JsonObject meta = new JsonObject();
+        meta.addProperty("generateName", e.node() + ".");
+        meta.addProperty("namespace", "default");
+        body.add("metadata", meta);
+        body.addProperty("eventTime", MICRO_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)));
+        body.addProperty("reportingController", FIELD_MANAGER);
+        String instance = FIELD_MANAGER + "-" + e.node();
+        body.addProperty("reportingInstance", instance.length() > 128 ? instance.substring(0, 128) : instance);
+        body.addProperty("action", e.action());
+        body.addProperty("reason", e.reason());
+        body.addProperty("type", e.type());
+        body.addProperty("note", e.note().length() > 1024 ? e.note().substring(0, 1024) : e.note());
+        JsonObject regarding = new JsonObject();
+        regarding.addProperty("apiVersion", "v1");
+        regarding.addProperty("kind", "Node");
+        regarding.addProperty("name", e.node());
+        if (e.nodeUid() != null) {
+            regarding.addProperty("uid", e.nodeUid());
+        }
+        body.add("regarding", regarding);
+        execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/default/events", List.of(),
+                body.toString().getBytes(StandardCharsets.UTF_8), "application/json"));
+    }
+
+    @Override
+    public void close() {
+        Call c = activeWatch;
+        if (c != null) {
+            c.cancel();
+        }
+    }
+
+    private static String nodePath(String node) {
+        return "/api/v1/nodes/" + node;
+    }
+
+    private Request request(String method, String path, List<Pair> query, byte[] body, String contentType) {
+        Map<String, String> headers = new HashMap<>();
+        headers.put("Accept", "application/json");
+        if (contentType != null) {
+            headers.put("Content-Type", contentType);
+        }
+        try {
+            return client.buildRequest(null, path, method, new ArrayList<>(query), new ArrayList<>(), body, headers,
+                    new HashMap<>(), new HashMap<>(), AUTH, null);
+        } catch (ApiException e) {
+            throw new IllegalStateException("cannot build " + method + " " + path + ": " + e.getMessage(), e);
+        }
+    }
+
+    private String execute(String verb, Request request) throws ApiFailure {
+        try (Response response = http.newCall(request).execute()) {
+            observer.observe(verb, Integer.toString(response.code()));
+            if (!response.isSuccessful()) {
+                throw failure(verb, response);
+            }
+            return response.body().string();
+        } catch (IOException e) {
+            observer.observe(verb, "no-response");
+            throw ApiFailure.noResponse(verb + ": " + describe(e));
+        }
+    }
+
+    private static ApiFailure failure(String verb, Response response) {
+        String message = null;
+        try {
+            String body = response.body().string();
+            JsonObject status = JsonParser.parseString(body).getAsJsonObject();
+            message = NodeJson.string(status, "message");
+        } catch (IOException | RuntimeException ignored) {
+            // not a Status object: the code alone says enough
+        }
+        return new ApiFailure(response.code(), retryAfter(response.header("Retry-After")),
+                verb + " " + response.code() + (message == null ? "" : ": " + message));
+    }
+
+    static Duration retryAfter(String header) {
+        if (header == null) {
+            return null;
+        }
+        try {
+            return Duration.ofSeconds(Long.parseLong(header.strip()));
+        } catch (NumberFormatException e) {
+            return null; // HTTP-date form: the apiserver never sends it; fall back to backoff
+        }
+    }
+
+    private static String describe(IOException e) {
+        return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+    }
+}

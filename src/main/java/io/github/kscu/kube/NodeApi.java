@@ -1,0 +1,32 @@
+package io.github.kscu.kube;
+
+import io.github.kscu.taint.Taint;
+import java.time.Duration;
+import java.util.List;
+import java.util.function.Consumer;
+
+/** The agent's whole API surface: one Node, read, patched and watched, plus Events about it. */
+public interface NodeApi {
+    NodeSnapshot get(String node) throws ApiFailure;
+
+    /**
+     * Replaces {@code spec.taints} with {@code desired}, only if they still equal {@code expected}
+     * (JSON Patch {@code test} then {@code replace}). Returns the node as the server stored it.
+     */
+    NodeSnapshot patchTaints(String node, List<Taint> expected, List<Taint> desired) throws ApiFailure;
+
+    /**
+     * Watches the node from {@code resourceVersion} until the server ends the watch after about
+     * {@code timeout}, passing every new state to {@code onChange}. Returns the last resourceVersion seen.
+     * A {@code 410 Gone} arrives as an {@link ApiFailure}: list again.
+     */
+    String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
+            throws ApiFailure, InterruptedException;
+
+    /** Records an Event about the node. */
+    void createEvent(NodeEvent event) throws ApiFailure;
+
+    /** An Event regarding a Node. */
+    record NodeEvent(String node, String nodeUid, String type, String reason, String action, String note) {
+    }
+}

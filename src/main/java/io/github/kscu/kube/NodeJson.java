@@ -1,0 +1,57 @@
+package io.github.kscu.kube;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.kscu.taint.Taint;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Reads the few Node fields we need straight from the JSON tree. Why not the generated V1Node model:
+ * binding a whole Node loads hundreds of model classes at start for three fields, and re-serialising
+ * taints would alter {@code timeAdded}'s format and break the JSON Patch {@code test}.
+ */
+final class NodeJson {
+    private NodeJson() {
+    }
+
+    static NodeSnapshot parse(String body) {
+        return parse(JsonParser.parseString(body).getAsJsonObject());
+    }
+
+    static NodeSnapshot parse(JsonObject node) {
+        JsonObject meta = object(node, "metadata");
+        JsonObject spec = object(node, "spec");
+        List<Taint> taints = new ArrayList<>();
+        JsonElement raw = spec == null ? null : spec.get("taints");
+        if (raw != null && raw.isJsonArray()) {
+            for (JsonElement e : raw.getAsJsonArray()) {
+                JsonObject t = e.getAsJsonObject();
+                taints.add(new Taint(string(t, "key"), string(t, "value"), string(t, "effect"), t.toString()));
+            }
+        }
+        return new NodeSnapshot(string(meta, "name"), string(meta, "uid"), string(meta, "resourceVersion"), taints);
+    }
+
+    static JsonObject object(JsonObject parent, String name) {
+        if (parent == null) {
+            return null;
+        }
+        JsonElement e = parent.get(name);
+        return e != null && e.isJsonObject() ? e.getAsJsonObject() : null;
+    }
+
+    static String string(JsonObject parent, String name) {
+        if (parent == null) {
+            return null;
+        }
+        JsonElement e = parent.get(name);
+        return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
+    }
+
+    static JsonArray array(String json) {
+        return JsonParser.parseString(json).getAsJsonArray();
+    }
+}
