@@ -350,14 +350,25 @@ public final class Agent implements AutoCloseable {
         } else {
             LOG.info("{} node={} reason={}", note, node, reason);
         }
-        NodeSnapshot s = tracker.latest();
-        NodeEvent event = new NodeEvent(node, s == null ? null : s.uid(), reason.eventType(), reason.value(),
-                reason.action(), note);
         // Events are best effort and must never delay the taint removal.
-        Thread.ofVirtual().name("event-" + node).start(() -> postEvent(event));
+        Thread.ofVirtual().name("event-" + node).start(() -> postEvent(reason, note));
     }
 
-    private void postEvent(NodeEvent event) {
+    private void postEvent(Reason reason, String note) {
+        long seen = tracker.version();
+        NodeSnapshot s = tracker.latest();
+        if (s == null) {
+            // The certificate can be valid before the node was first read; an Event linked to the Node's
+            // uid shows up in `kubectl describe node`, so wait a little for it.
+            try {
+                tracker.awaitChange(seen, Duration.ofSeconds(10));
+            } catch (InterruptedException e) {
+                return;
+            }
+            s = tracker.latest();
+        }
+        NodeEvent event = new NodeEvent(node, s == null ? null : s.uid(), reason.eventType(), reason.value(),
+                reason.action(), note);
         for (int attempt = 1; attempt <= 3; attempt++) {
             try {
                 api.createEvent(event);

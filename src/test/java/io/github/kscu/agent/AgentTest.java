@@ -1,0 +1,273 @@
+package io.github.kscu.agent;
+
+import static io.github.kscu.agent.FakeNodeApi.taint;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.kscu.cert.CertCheck;
+import io.github.kscu.config.Settings;
+import io.github.kscu.health.Metrics;
+import io.github.kscu.health.State;
+import io.github.kscu.kube.ApiFailure;
+import io.github.kscu.taint.Taint;
+import io.github.kscu.taint.Taints;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** The agent's sequencing against an in-memory node: retries, the Karpenter gate, settle, timeouts. */
+class AgentTest {
+    static final String OURS = "example.com/kubelet-no-server-cert";
+    static final Taint OUR_TAINT = taint(OURS, "NoSchedule");
+    static final Taint FOREIGN = taint("team.io/gpu", "NoSchedule");
+    static final Duration WAIT = Duration.ofSeconds(10);
+
+    private final List<Duration> sleeps = new CopyOnWriteArrayList<>();
+    /** Records what the agent would sleep, and sleeps only briefly so the tests take milliseconds. */
+    private final Sleeper sleeper = d -> {
+        sleeps.add(d);
+        Thread.sleep(Math.min(d.toMillis(), 5));
+    };
+    private Agent agent;
+    private FakeNodeApi api;
+
+    @AfterEach
+    void stop() {
+        if (agent != null) {
+            agent.close();
+        }
+        if (api != null) {
+            api.close();
+        }
+    }
+
+    static Settings settings(String... kv) throws Exception {
+        Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", "n", "STARTUP_JITTER", "0", "SETTLE_DURATION", "0",
+                "CERT_CHECK_INTERVAL", "50ms"));
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return Settings.fromMap(m);
+    }
+
+    private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert) {
+        api = fake;
+        agent = new Agent(s, fake, cert, new Metrics(java.time.Instant::now), Clock.systemUTC(),
+                new SplittableRandom(1), sleeper);
+        return agent.start();
+    }
+
+    @Test
+    void validCertificateAtStartRemovesOnlyOurTaintWithOneGetAndOnePatch() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", FOREIGN, OUR_TAINT, taint("z.io/last", "NoExecute"));
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).extracting(Taint::key).containsExactly("team.io/gpu", "z.io/last");
+        assertThat(fake.calls("get")).isEqualTo(1);
+        assertThat(fake.calls("patch")).isEqualTo(1);
+        assertThat(agent.readiness().ready()).isTrue();
+        assertThat(agent.state()).isEqualTo(State.DONE);
+        await().atMost(WAIT).until(() -> fake.eventReasons().size() == 2);
+        assertThat(fake.eventReasons()).containsExactlyInAnyOrder("ServingCertificateReady", "StartupTaintRemoved");
+        assertThat(fake.events).allSatisfy(e -> assertThat(e.nodeUid()).isEqualTo("uid-n"));
+    }
+
+    @Test
+    void waitsForTheCertificateThenRemoves() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        start(settings(), fake, cert);
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        Thread.sleep(200);
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        assertThat(fake.calls("patch")).isZero();
+        assertThat(agent.readiness().ready()).isFalse();
+        cert.makeValid();
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(agent.readiness().ready()).isTrue();
+    }
+
+    @Test
+    void conflictsAreRetriedAtOnceWithAFreshRead() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
+                .failNext("patch", new ApiFailure(409, null, "conflict"), new ApiFailure(422, null, "test failed"));
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(fake.calls("patch")).isEqualTo(3);
+        assertThat(fake.calls("get")).isEqualTo(3); // the tracker's, then one fresh read per conflict
+        assertThat(sleeps).allSatisfy(d -> assertThat(d).isZero());
+    }
+
+    @Test
+    void aConcurrentWriterIsNotOverwritten() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        start(settings(), fake, cert);
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        // Another controller adds a taint; the tracker may or may not have seen it when we patch.
+        fake.setTaints(OUR_TAINT, FOREIGN);
+        cert.makeValid();
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).containsExactly(FOREIGN);
+    }
+
+    @Test
+    void throttlingHonoursRetryAfter() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
+                .failNext("patch", new ApiFailure(429, Duration.ofSeconds(2), "too many requests"));
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(sleeps).contains(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void serverErrorsAndTimeoutsBackOffAndNeverGiveUp() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        for (int i = 0; i < 8; i++) {
+            fake.failNext("patch", i % 2 == 0 ? new ApiFailure(500, null, "etcd timeout")
+                    : ApiFailure.noResponse("patch: SocketTimeoutException: timeout"));
+        }
+        start(settings("TAINT_WATCHER_DURATION", "0"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(fake.calls("patch")).isEqualTo(9);
+        assertThat(sleeps).hasSizeGreaterThanOrEqualTo(8).allSatisfy(d -> assertThat(d).isPositive());
+        // The backoff grows: the last waits are longer than the first.
+        assertThat(sleeps.get(sleeps.size() - 1)).isGreaterThan(sleeps.get(0));
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("TaintRemovalSlow"));
+    }
+
+    @Test
+    void persistentForbiddenKeepsTryingAndWarnsOnce() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        for (int i = 0; i < 5; i++) {
+            fake.failNext("get", new ApiFailure(403, null, "forbidden"));
+        }
+        start(settings("TAINT_WATCHER_DURATION", "0"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(fake.calls("get")).isEqualTo(6);
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("TaintRemovalSlow"));
+        assertThat(fake.eventReasons()).containsOnlyOnce("TaintRemovalSlow");
+    }
+
+    @Test
+    void karpenterGateHoldsUntilUnregisteredIsGoneAndOursIsRewritten() throws Exception {
+        Taint unregistered = taint(Taints.KARPENTER_UNREGISTERED, "NoExecute");
+        FakeNodeApi fake = new FakeNodeApi("n", unregistered, OUR_TAINT);
+        start(settings("SETTLE_DURATION", "2s"), fake, new FakeCertSource().makeValid());
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_KARPENTER);
+        Thread.sleep(200);
+        assertThat(fake.taints()).containsExactly(unregistered, OUR_TAINT);
+        assertThat(fake.calls("patch")).isZero();
+        // Karpenter registers the node: drops unregistered and writes the NodePool's startupTaints back.
+        fake.setTaints(OUR_TAINT);
+        await().atMost(WAIT).until(() -> fake.taints().isEmpty());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void reAddedInsideTheSettleWindowIsRemovedAgainAndNotAfterIt() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT, FOREIGN);
+        start(settings("SETTLE_DURATION", "1500ms"), fake, new FakeCertSource().makeValid());
+        await().atMost(WAIT).until(() -> agent.state() == State.SETTLING);
+        fake.setTaints(FOREIGN, OUR_TAINT);
+        await().atMost(WAIT).until(() -> fake.taints().equals(List.of(FOREIGN)));
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintReadded"));
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(agent.state()).isEqualTo(State.DONE);
+        int watches = fake.calls("watch");
+        fake.setTaints(FOREIGN, OUR_TAINT);
+        Thread.sleep(300);
+        assertThat(fake.taints()).containsExactly(FOREIGN, OUR_TAINT);
+        assertThat(fake.calls("watch")).isEqualTo(watches);
+        assertThat(agent.metrics().requests("patch")).isZero(); // the fake does not report to metrics
+    }
+
+    @Test
+    void certTimeoutKeepWaitingWarnsAndStillUntaintsLate() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        start(settings("CERT_CHECK_DURATION", "200ms"), fake, cert);
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("ServingCertificateTimeout"));
+        Thread.sleep(200);
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        cert.makeValid();
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(fake.events.stream().filter(e -> e.reason().equals("ServingCertificateTimeout")).findFirst()
+                .orElseThrow().type()).isEqualTo("Warning");
+    }
+
+    @Test
+    void certTimeoutRemoveTaintFailsOpenButIsNotReady() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        cert.set(new CertCheck.NotYet(CertCheck.Reason.EXPIRED, "notAfter yesterday"));
+        start(settings("CERT_CHECK_DURATION", "100ms", "ON_CERT_TIMEOUT", "remove-taint", "SETTLE_DURATION", "5s"),
+                fake, cert);
+        await().atMost(WAIT).until(() -> fake.taints().isEmpty());
+        assertThat(agent.readiness().ready()).isFalse();
+        assertThat(agent.readiness().detail()).contains("serving certificate");
+        cert.makeValid();
+        await().atMost(WAIT).until(() -> agent.readiness().ready());
+    }
+
+    @Test
+    void skipCertCheckIsAGenericTaintRemover() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("SKIP_CERT_CHECK", "true"), fake, new FakeCertSource());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        assertThat(agent.readiness().ready()).isTrue();
+    }
+
+    @Test
+    void startupJitterOnlyWhenTheCertificateWasAlreadyValid() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("STARTUP_JITTER", "3s"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(sleeps).hasSize(1).allSatisfy(d -> assertThat(d).isBetween(Duration.ZERO, Duration.ofSeconds(3)));
+
+        sleeps.clear();
+        FakeNodeApi second = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource late = new FakeCertSource();
+        start(settings("STARTUP_JITTER", "3s"), second, late);
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        late.makeValid();
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(sleeps).isEmpty();
+    }
+
+    @Test
+    void nodeWithoutOurTaintIsANoOp() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", FOREIGN);
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.calls("patch")).isZero();
+        assertThat(fake.taints()).containsExactly(FOREIGN);
+        assertThat(agent.readiness().ready()).isTrue();
+    }
+
+    @Test
+    void closeEndsAWaitingAgentPromptly() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("MODE", "continuous"), fake, new FakeCertSource());
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        long start = System.nanoTime();
+        agent.close();
+        assertThat(agent.awaitFinished(Duration.ofSeconds(2))).isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+    }
+}

@@ -1,0 +1,150 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.kube.ApiFailure;
+import io.github.kscu.kube.NodeApi;
+import io.github.kscu.kube.NodeSnapshot;
+import io.github.kscu.taint.Taint;
+import io.github.kscu.taint.Taints;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
+
+/**
+ * An in-memory Node for the pure-logic tier: it enforces the one server rule the agent depends on (the
+ * JSON Patch {@code test} fails with 422 when the taints changed) and can fail requests on demand.
+ * Integration tests use a real kube-apiserver instead; this fake exists so that retry sequences and
+ * timings are tested in milliseconds.
+ */
+final class FakeNodeApi implements NodeApi {
+    private final String name;
+    private final Object lock = new Object();
+    private List<Taint> taints;
+    private long rv = 100;
+    private final Map<String, Deque<ApiFailure>> failures = new ConcurrentHashMap<>();
+    private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
+    final List<NodeEvent> events = new CopyOnWriteArrayList<>();
+    private volatile boolean closed;
+
+    FakeNodeApi(String name, Taint... taints) {
+        this.name = name;
+        this.taints = List.of(taints);
+    }
+
+    static Taint taint(String key, String effect) {
+        return new Taint(key, null, effect, "{\"key\":\"" + key + "\",\"effect\":\"" + effect + "\"}");
+    }
+
+    /** The next calls of {@code verb} (get, patch, watch, create-event) fail with these, in order. */
+    FakeNodeApi failNext(String verb, ApiFailure... f) {
+        failures.computeIfAbsent(verb, v -> new ArrayDeque<>()).addAll(List.of(f));
+        return this;
+    }
+
+    int calls(String verb) {
+        AtomicInteger c = calls.get(verb);
+        return c == null ? 0 : c.get();
+    }
+
+    List<Taint> taints() {
+        synchronized (lock) {
+            return taints;
+        }
+    }
+
+    /** Another writer changes the taints (Karpenter, an operator, a test). */
+    void setTaints(Taint... next) {
+        synchronized (lock) {
+            taints = List.of(next);
+            rv++;
+            lock.notifyAll();
+        }
+    }
+
+    List<String> eventReasons() {
+        return events.stream().map(NodeEvent::reason).toList();
+    }
+
+    private void call(String verb) throws ApiFailure {
+        calls.computeIfAbsent(verb, v -> new AtomicInteger()).incrementAndGet();
+        Deque<ApiFailure> q = failures.get(verb);
+        if (q != null) {
+            ApiFailure f;
+            synchronized (q) {
+                f = q.poll();
+            }
+            if (f != null) {
+                throw f;
+            }
+        }
+    }
+
+    private NodeSnapshot snapshot() {
+        return new NodeSnapshot(name, "uid-" + name, Long.toString(rv), taints);
+    }
+
+    @Override
+    public NodeSnapshot get(String node) throws ApiFailure {
+        call("get");
+        synchronized (lock) {
+            return snapshot();
+        }
+    }
+
+    @Override
+    public NodeSnapshot patchTaints(String node, List<Taint> expected, List<Taint> desired) throws ApiFailure {
+        call("patch");
+        synchronized (lock) {
+            if (!Taints.toJson(expected).equals(Taints.toJson(taints))) {
+                throw new ApiFailure(422, null, "the server rejected our request: test operation failed");
+            }
+            taints = new ArrayList<>(desired);
+            rv++;
+            lock.notifyAll();
+            return snapshot();
+        }
+    }
+
+    @Override
+    public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
+            throws ApiFailure, InterruptedException {
+        call("watch");
+        long seen = Long.parseLong(resourceVersion);
+        long deadline = System.nanoTime() + Math.min(timeout.toNanos(), Duration.ofSeconds(2).toNanos());
+        while (!closed && System.nanoTime() < deadline) {
+            NodeSnapshot next = null;
+            synchronized (lock) {
+                if (rv == seen) {
+                    lock.wait(50);
+                }
+                if (rv != seen) {
+                    next = snapshot();
+                    seen = rv;
+                }
+            }
+            if (next != null) {
+                onChange.accept(next);
+            }
+        }
+        if (closed) {
+            throw new InterruptedException("closed");
+        }
+        return Long.toString(seen);
+    }
+
+    @Override
+    public void createEvent(NodeEvent event) throws ApiFailure {
+        call("create-event");
+        events.add(event);
+    }
+
+    void close() {
+        closed = true;
+    }
+}

@@ -1,0 +1,74 @@
+package io.github.kscu.kube;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+class RetryPolicyTest {
+    private final RetryPolicy policy = new RetryPolicy(new SplittableRandom(7));
+
+    static ApiFailure status(int code) {
+        return new ApiFailure(code, null, "status " + code);
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {409, 422})
+    void conflictsRefetchAndRetryAtOnceThenBackOff(int code) {
+        for (int attempt = 1; attempt <= RetryPolicy.IMMEDIATE_CONFLICT_RETRIES; attempt++) {
+            RetryPolicy.Decision d = policy.afterFailure(status(code), attempt);
+            assertThat(d.delay()).isZero();
+            assertThat(d.refetch()).isTrue();
+        }
+        RetryPolicy.Decision later = policy.afterFailure(status(code), RetryPolicy.IMMEDIATE_CONFLICT_RETRIES + 1);
+        assertThat(later.delay()).isPositive();
+        assertThat(later.refetch()).isTrue();
+    }
+
+    @Test
+    void retryAfterIsHonouredAndCapped() {
+        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1).delay())
+                .isEqualTo(Duration.ofSeconds(3));
+        assertThat(policy.afterFailure(new ApiFailure(503, Duration.ofSeconds(3600), "x"), 1).delay())
+                .isEqualTo(RetryPolicy.CAP);
+        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1).delay()).isZero();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 429, 500, 503, 401, 403, 404})
+    void everythingElseBacksOffWithinTheWindow(int code) {
+        for (int attempt = 1; attempt <= 30; attempt++) {
+            Duration d = policy.afterFailure(status(code), attempt).delay();
+            long window = Math.min(RetryPolicy.CAP.toMillis(), RetryPolicy.BASE.toMillis() << Math.min(attempt - 1, 20));
+            assertThat(d.toMillis()).isBetween(window / 2, window);
+        }
+    }
+
+    @Test
+    void backoffIsJitteredSoNodesDoNotRetryInLockstep() {
+        RetryPolicy a = new RetryPolicy(new SplittableRandom(1));
+        RetryPolicy b = new RetryPolicy(new SplittableRandom(2));
+        long same = 0;
+        for (int attempt = 3; attempt < 13; attempt++) {
+            same += a.backoff(attempt).equals(b.backoff(attempt)) ? 1 : 0;
+        }
+        assertThat(same).isLessThan(3);
+    }
+
+    @Test
+    void backoffNeverExceedsTheCapEvenForHugeAttemptCounts() {
+        assertThat(policy.backoff(Integer.MAX_VALUE)).isLessThanOrEqualTo(RetryPolicy.CAP);
+        assertThat(policy.backoff(0)).isLessThanOrEqualTo(RetryPolicy.BASE);
+    }
+
+    @Test
+    void retryAfterHeaderParsing() {
+        assertThat(HttpNodeApi.retryAfter("5")).isEqualTo(Duration.ofSeconds(5));
+        assertThat(HttpNodeApi.retryAfter(" 1 ")).isEqualTo(Duration.ofSeconds(1));
+        assertThat(HttpNodeApi.retryAfter("Wed, 21 Oct 2015 07:28:00 GMT")).isNull();
+        assertThat(HttpNodeApi.retryAfter(null)).isNull();
+    }
+}

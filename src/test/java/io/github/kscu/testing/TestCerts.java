@@ -1,0 +1,149 @@
+package io.github.kscu.testing;
+
+import java.io.IOException;
+import java.io.StringWriter;
+import java.io.UncheckedIOException;
+import java.math.BigInteger;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.security.spec.ECGenParameterSpec;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Date;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.BasicConstraints;
+import org.bouncycastle.asn1.x509.Extension;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.GeneralNames;
+import org.bouncycastle.asn1.x509.KeyUsage;
+import org.bouncycastle.cert.X509CertificateHolder;
+import org.bouncycastle.cert.jcajce.JcaX509CertificateConverter;
+import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
+import org.bouncycastle.openssl.jcajce.JcaPEMWriter;
+import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+
+/** Certificates generated per test with Bouncy Castle: a CA, and kubelet-style serving certificates. */
+public final class TestCerts {
+    private static final AtomicLong SERIAL = new AtomicLong(System.nanoTime());
+
+    private TestCerts() {
+    }
+
+    /** A certificate with its key. */
+    public record Issued(X509Certificate certificate, KeyPair keys) {
+        public String certificatePem() {
+            return pem(certificate);
+        }
+
+        public String keyPem() {
+            return pem(keys.getPrivate());
+        }
+
+        /** Certificate then key, like the kubelet's {@code kubelet-server-<timestamp>.pem}. */
+        public String kubeletPem() {
+            return certificatePem() + keyPem();
+        }
+
+        public Path writeKubeletPem(Path file) throws IOException {
+            Files.writeString(file, kubeletPem(), StandardCharsets.US_ASCII);
+            return file;
+        }
+    }
+
+    public static KeyPair ecKeys() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("EC");
+            g.initialize(new ECGenParameterSpec("secp256r1"));
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static KeyPair rsaKeys() {
+        try {
+            KeyPairGenerator g = KeyPairGenerator.getInstance("RSA");
+            g.initialize(2048);
+            return g.generateKeyPair();
+        } catch (GeneralSecurityException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    public static Issued ca(String cn) {
+        KeyPair keys = ecKeys();
+        Instant now = Instant.now();
+        return sign(cn, keys, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)), null, true, List.of());
+    }
+
+    /** A serving certificate for {@code system:node:<node>}, valid from an hour ago for a year. */
+    public static Issued serving(Issued ca, String node) {
+        Instant now = Instant.now();
+        return serving(ca, "system:node:" + node, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(365)));
+    }
+
+    public static Issued serving(Issued ca, String cn, Instant notBefore, Instant notAfter) {
+        return sign(cn, ecKeys(), notBefore, notAfter, ca, false, List.of("127.0.0.1"));
+    }
+
+    /** A self-signed serving certificate (no CA). */
+    public static Issued selfSigned(String cn, Instant notBefore, Instant notAfter) {
+        return sign(cn, ecKeys(), notBefore, notAfter, null, false, List.of("127.0.0.1"));
+    }
+
+    public static Issued client(Issued ca, String cn, String org, KeyPair keys) {
+        Instant now = Instant.now();
+        X500Name subject = new X500Name(org == null ? "CN=" + cn : "O=" + org + ",CN=" + cn);
+        return sign(subject, keys, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(30)), ca, false, List.of());
+    }
+
+    private static Issued sign(String cn, KeyPair keys, Instant notBefore, Instant notAfter, Issued issuer,
+            boolean isCa, List<String> ips) {
+        X500Name subject = new X500Name(cn.startsWith("system:node:") ? "O=system:nodes,CN=" + cn : "CN=" + cn);
+        return sign(subject, keys, notBefore, notAfter, issuer, isCa, ips);
+    }
+
+    private static Issued sign(X500Name subject, KeyPair keys, Instant notBefore, Instant notAfter, Issued issuer,
+            boolean isCa, List<String> ips) {
+        try {
+            X500Name issuerName = issuer == null ? subject
+                    : X500Name.getInstance(issuer.certificate().getSubjectX500Principal().getEncoded());
+            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
+                    BigInteger.valueOf(SERIAL.incrementAndGet()), Date.from(notBefore), Date.from(notAfter), subject,
+                    keys.getPublic());
+            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(isCa));
+            b.addExtension(Extension.keyUsage, true, new KeyUsage(isCa
+                    ? KeyUsage.keyCertSign | KeyUsage.digitalSignature
+                    : KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
+            if (!ips.isEmpty()) {
+                GeneralName[] names = ips.stream().map(ip -> new GeneralName(GeneralName.iPAddress, ip))
+                        .toArray(GeneralName[]::new);
+                b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
+            }
+            var signingKey = issuer == null ? keys.getPrivate() : issuer.keys().getPrivate();
+            String algorithm = signingKey.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
+            X509CertificateHolder holder = b.build(new JcaContentSignerBuilder(algorithm).build(signingKey));
+            return new Issued(new JcaX509CertificateConverter().getCertificate(holder), keys);
+        } catch (Exception e) {
+            throw new IllegalStateException("cannot issue a test certificate", e);
+        }
+    }
+
+    /** PEM of a certificate, key or any object Bouncy Castle can write (PKCS#1 for RSA key pairs, SEC1 for EC). */
+    public static String pem(Object o) {
+        StringWriter s = new StringWriter();
+        try (JcaPEMWriter w = new JcaPEMWriter(s)) {
+            w.writeObject(o);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return s.toString();
+    }
+}
