@@ -77,7 +77,7 @@ public final class JsonStdoutWriter implements Writer {
         if (error != null) {
             StringWriter trace = new StringWriter();
             error.printStackTrace(new PrintWriter(trace));
-            json.append(",\"error\":");
+            json.append(",\"exception\":");
             quote(json, String.valueOf(error));
             json.append(",\"stack\":");
             quote(json, trace.toString());
@@ -87,7 +87,7 @@ public final class JsonStdoutWriter implements Writer {
 
     private static boolean isReserved(String key) {
         return switch (key) {
-            case "time", "level", "logger", "msg", "error", "stack" -> true;
+            case "time", "level", "logger", "msg", "exception", "stack" -> true;
             default -> false;
         };
     }

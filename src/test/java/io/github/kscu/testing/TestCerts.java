@@ -43,7 +43,7 @@ public final class TestCerts {
         }
 
         public String keyPem() {
-            return pem(keys.getPrivate());
+            return keys.getPrivate().getAlgorithm().equals("EC") ? sec1Pem(keys) : pem(keys.getPrivate());
         }
 
         /** Certificate then key, like the kubelet's {@code kubelet-server-<timestamp>.pem}. */
@@ -133,6 +133,25 @@ public final class TestCerts {
             return new Issued(new JcaX509CertificateConverter().getCertificate(holder), keys);
         } catch (Exception e) {
             throw new IllegalStateException("cannot issue a test certificate", e);
+        }
+    }
+
+    /**
+     * An EC key as openssl and Go write it: SEC1 "EC PRIVATE KEY" with the named curve inside. (Bouncy
+     * Castle's writer leaves the curve out when the key came from the JDK.)
+     */
+    public static String sec1Pem(KeyPair ec) {
+        try {
+            var key = (java.security.interfaces.ECPrivateKey) ec.getPrivate();
+            var sec1 = new org.bouncycastle.asn1.sec.ECPrivateKey(256, key.getS(),
+                    new org.bouncycastle.asn1.x9.X962Parameters(org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp256r1));
+            StringWriter s = new StringWriter();
+            try (var w = new org.bouncycastle.util.io.pem.PemWriter(s)) {
+                w.writeObject(new org.bouncycastle.util.io.pem.PemObject("EC PRIVATE KEY", sec1.getEncoded()));
+            }
+            return s.toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
         }
     }
 

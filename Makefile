@@ -1,0 +1,61 @@
+# kubelet-server-cert-untaint. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+# JDK 25: an explicit JAVA_HOME wins, else the newest JDK 25+ under /usr/lib/jvm.
+JAVA_HOME ?= $(shell for d in $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); do \
+	v=$$("$$d/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p'); \
+	[[ $${v%%.*} -ge 25 ]] 2>/dev/null && { echo "$${d%/}"; break; }; done)
+export JAVA_HOME
+MVN := ./mvnw -B -ntp -Dgit.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+# Pinned tools, built from Go modules by e2e/tools/build.sh and linked into ./bin/tools.
+K8S_VERSION ?= v1.35.8
+ETCD_VERSION ?= v3.6.16
+KUSTOMIZE_VERSION ?= v5.8.3
+export K8S_VERSION ETCD_VERSION KUSTOMIZE_VERSION
+TOOLS_BIN := $(CURDIR)/bin/tools
+export KSCU_TOOLS_BIN := $(TOOLS_BIN)
+
+JAR := target/kubelet-server-cert-untaint.jar
+
+.PHONY: help
+help: ## Show this help.
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+.PHONY: check-jdk
+check-jdk:
+	@[[ -n "$(JAVA_HOME)" && -x "$(JAVA_HOME)/bin/java" ]] || { \
+		echo "make: no JDK 25 found under /usr/lib/jvm; set JAVA_HOME to one" >&2; exit 1; }
+
+.PHONY: build
+build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies in target/lib).
+	$(MVN) -q package -DskipTests
+	@echo "built $(JAR); try: $(JAVA_HOME)/bin/java -jar $(JAR) --help"
+
+.PHONY: tools
+tools: ## Build or reuse etcd, Kubernetes and kustomize (cached per version outside the repo).
+	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
+
+.PHONY: unit
+unit: check-jdk ## Run the unit tests only (*Test, no cluster).
+	$(MVN) test
+
+.PHONY: test
+test: check-jdk tools lint ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
+	$(MVN) verify
+
+.PHONY: lint
+lint: ## Shellcheck every script.
+	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
+	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
+
+.PHONY: demo
+demo: check-jdk tools ## Run the agent against a local control plane: a tainted node, a late certificate.
+	$(MVN) -q package -DskipTests
+	$(MVN) -q test-compile exec:java@demo 2>/dev/null || true
+
+.PHONY: clean
+clean: ## Remove build output (the tool cache stays).
+	rm -rf target bin
