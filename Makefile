@@ -13,7 +13,7 @@ MVN := ./mvnw -B -ntp -Dgit.commit=$(shell git rev-parse --short HEAD 2>/dev/nul
 # Pinned tools, built from Go modules by e2e/tools/build.sh and linked into ./bin/tools.
 K8S_VERSION ?= v1.35.8
 ETCD_VERSION ?= v3.6.16
-KUSTOMIZE_VERSION ?= v5.8.3
+KUSTOMIZE_VERSION ?= v5.8.2
 export K8S_VERSION ETCD_VERSION KUSTOMIZE_VERSION
 TOOLS_BIN := $(CURDIR)/bin/tools
 export KSCU_TOOLS_BIN := $(TOOLS_BIN)

@@ -21,9 +21,11 @@ set -euo pipefail
 # The pins. They match e2e/tools/k8s/go.mod and e2e/tools/etcd/go.mod; a
 # different version given here is built from a scratch copy of that module
 # retargeted with `go mod edit` + `go mod tidy` (the repo is never changed).
+# kustomize is the newest release whose go.mod our Go 1.26 can build
+# (v5.8.3 declares go 1.27.0 and GOTOOLCHAIN=local forbids switching).
 K8S_VERSION=${K8S_VERSION:-v1.35.8}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
-KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.3}
+KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.2}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}

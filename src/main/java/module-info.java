@@ -10,7 +10,7 @@ module io.github.kscu {
     requires info.picocli;
     requires io.prometheus.metrics.core;
     requires io.prometheus.metrics.model;
-    requires io.prometheus.metrics.exporter.httpserver;
+    requires io.prometheus.writer.text;
     requires jdk.httpserver;
     requires jdk.unsupported;
 

@@ -3,8 +3,9 @@ package io.github.kscu.health;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.github.kscu.config.ListenAddress;
-import io.prometheus.metrics.exporter.httpserver.MetricsHandler;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -41,7 +42,12 @@ public final class HealthServer implements AutoCloseable {
             Readiness r = readiness.get();
             reply(ex, r.ready() ? 200 : 503, r.detail() + "\n");
         });
-        server.createContext("/metrics", new MetricsHandler(registry));
+        PrometheusTextFormatWriter text = PrometheusTextFormatWriter.create();
+        server.createContext("/metrics", ex -> {
+            ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
+            text.write(body, registry.scrape());
+            reply(ex, 200, text.getContentType(), body.toByteArray());
+        });
         server.createContext("/", ex -> reply(ex, 404, "not found: try /healthz, /readyz or /metrics\n"));
         server.setExecutor(health.executor);
         server.start();
@@ -54,9 +60,12 @@ public final class HealthServer implements AutoCloseable {
     }
 
     private static void reply(HttpExchange ex, int status, String body) throws IOException {
+        reply(ex, status, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static void reply(HttpExchange ex, int status, String contentType, byte[] bytes) throws IOException {
         try (ex) {
-            byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-            ex.getResponseHeaders().set("Content-Type", "text/plain; charset=utf-8");
+            ex.getResponseHeaders().set("Content-Type", contentType);
             if ("HEAD".equals(ex.getRequestMethod())) {
                 ex.sendResponseHeaders(status, -1);
                 return;

@@ -1,0 +1,62 @@
+package io.github.kscu.it;
+
+import io.github.kscu.agent.Agent;
+import io.github.kscu.config.Settings;
+import io.github.kscu.kube.KubeClients;
+import io.github.kscu.testing.TestCerts;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/** Builds in-process agents for integration tests, each with its own certificate directory. */
+final class Agents implements AutoCloseable {
+    static final String OURS = "example.com/kubelet-no-server-cert";
+    private static final TestCerts.Issued CA = TestCerts.ca("kubelet-ca");
+
+    private final Path root;
+    private final List<Agent> started = new ArrayList<>();
+
+    Agents(Path root) {
+        this.root = root;
+    }
+
+    /** Settings for {@code node} with quick test timings; {@code kv} overrides by env name. */
+    Settings settings(String node, Path kubeconfig, String... kv) throws Exception {
+        Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0",
+                "CERT_FILE", certFile(node).toString(), "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off",
+                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "60s"));
+        for (int i = 0; i < kv.length; i += 2) {
+            m.put(kv[i], kv[i + 1]);
+        }
+        return Settings.fromMap(m);
+    }
+
+    Path certFile(String node) {
+        return root.resolve(node).resolve("pki/kubelet-server-current.pem");
+    }
+
+    Agent start(Settings s) throws IOException {
+        Agent a = new Agent(s, KubeClients.create(s.kubeconfig()));
+        started.add(a);
+        return a.start();
+    }
+
+    /** Writes a valid serving certificate the way the kubelet does (new PEM, then symlink swap). */
+    void issueCert(String node) throws IOException {
+        Path pki = Files.createDirectories(certFile(node).getParent());
+        Path pem = TestCerts.serving(CA, node).writeKubeletPem(pki.resolve("kubelet-server-" + System.nanoTime()
+                + ".pem"));
+        Path tmp = Files.createSymbolicLink(pki.resolve(".current.tmp"), pem.getFileName());
+        Files.move(tmp, certFile(node), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    @Override
+    public void close() {
+        started.forEach(Agent::close);
+    }
+}

@@ -1,0 +1,354 @@
+package io.github.kscu.testing;
+
+import io.github.kscu.kube.KubeClients;
+import io.kubernetes.client.openapi.ApiClient;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.KeyPair;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+
+/**
+ * A real etcd and kube-apiserver on loopback, built by {@code make tools}: secure serving, RBAC, an admin
+ * client certificate (system:masters) and ServiceAccount token issuing. Every process runs under a
+ * guard that kills it when this JVM dies, so not even {@code kill -9} of the test JVM leaves strays.
+ */
+public final class ControlPlane implements AutoCloseable {
+    /** Flags for special cases; the defaults are a plain single-node control plane. */
+    public record Options(int maxRequestsInflight, int maxMutatingRequestsInflight) {
+        public static final Options DEFAULT = new Options(0, 0);
+    }
+
+    /**
+     * Keeps a child alive only while this JVM lives: polls the parent every second, forwards TERM, and
+     * escalates to KILL. (The JDK cannot set PR_SET_PDEATHSIG, and a shutdown hook does not run on kill -9.)
+     */
+    private static final String GUARD = """
+            parent=$1; shift
+            "$@" & child=$!
+            stop() { kill -TERM "$child" 2>/dev/null; for _ in 1 2 3 4 5 6 7 8 9 10; do \
+              kill -0 "$child" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "$child" 2>/dev/null; exit 0; }
+            trap stop TERM INT
+            while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done
+            kill -0 "$child" 2>/dev/null && stop
+            wait "$child"
+            """;
+
+    private final Path dir;
+    private final Path bin;
+    private final Options options;
+    private final int etcdPort;
+    private final int etcdPeerPort;
+    private final int apiPort;
+    private final TestCerts.Issued ca;
+    private final Path adminKubeconfig;
+    private final List<Process> processes = new ArrayList<>();
+    private Process etcd;
+    private Process apiserver;
+    private ApiClient admin;
+    private Duration startTime;
+
+    private ControlPlane(Path dir, Options options) throws IOException {
+        this.dir = dir;
+        this.bin = toolsBin();
+        this.options = options;
+        this.etcdPort = freePort();
+        this.etcdPeerPort = freePort();
+        this.apiPort = freePort();
+        this.ca = TestCerts.ca("kscu-test-ca");
+        this.adminKubeconfig = dir.resolve("admin.kubeconfig");
+    }
+
+    /** Starts etcd and kube-apiserver and waits until the apiserver is ready. */
+    public static ControlPlane start(Options options) throws IOException, InterruptedException {
+        Path target = Path.of(System.getProperty("kscu.build.dir", "target")).toAbsolutePath();
+        Files.createDirectories(target);
+        ControlPlane cp = new ControlPlane(Files.createTempDirectory(target, "control-plane-"), options);
+        try {
+            cp.boot();
+            return cp;
+        } catch (IOException | InterruptedException | RuntimeException e) {
+            cp.close();
+            throw e;
+        }
+    }
+
+    /** Where {@code make tools} linked the binaries; a missing one fails loudly rather than skipping. */
+    public static Path toolsBin() {
+        String configured = System.getProperty("kscu.tools.bin", System.getenv("KSCU_TOOLS_BIN"));
+        Path p = Path.of(configured != null ? configured : "bin/tools").toAbsolutePath();
+        for (String b : List.of("etcd", "kube-apiserver", "kubectl", "kustomize")) {
+            if (!Files.isExecutable(p.resolve(b))) {
+                throw new IllegalStateException("integration tests need " + p.resolve(b) + ": run `make tools`"
+                        + " (builds etcd, Kubernetes and kustomize from Go modules, cached per version)");
+            }
+        }
+        return p;
+    }
+
+    private void boot() throws IOException, InterruptedException {
+        long start = System.nanoTime();
+        writePki();
+        startEtcd();
+        startApiserver();
+        startTime = Duration.ofNanos(System.nanoTime() - start);
+    }
+
+    private void writePki() throws IOException {
+        Path pki = Files.createDirectories(dir.resolve("pki"));
+        Files.writeString(pki.resolve("ca.crt"), ca.certificatePem());
+        TestCerts.Issued serving = TestCerts.apiserverServing(ca);
+        Files.writeString(pki.resolve("apiserver.crt"), serving.certificatePem());
+        Files.writeString(pki.resolve("apiserver.key"), serving.keyPem());
+        KeyPair sa = TestCerts.rsaKeys();
+        Files.writeString(pki.resolve("sa.key"), TestCerts.pem(sa));
+        Files.writeString(pki.resolve("sa.pub"), TestCerts.pem(sa.getPublic()));
+        TestCerts.Issued adminCert = TestCerts.client(ca, "kscu-admin", "system:masters", TestCerts.ecKeys());
+        Files.writeString(adminKubeconfig, kubeconfig("admin", "client-certificate-data: "
+                + b64(adminCert.certificatePem()) + "\n    client-key-data: " + b64(adminCert.keyPem())));
+    }
+
+    /** A kubeconfig for this apiserver with the given user fields (indented for the users entry). */
+    public String kubeconfig(String user, String userFields) {
+        return """
+                apiVersion: v1
+                kind: Config
+                clusters:
+                - name: test
+                  cluster:
+                    server: %s
+                    certificate-authority-data: %s
+                users:
+                - name: %s
+                  user:
+                    %s
+                contexts:
+                - name: test
+                  context:
+                    cluster: test
+                    user: %s
+                current-context: test
+                """.formatted(url(), b64(ca.certificatePem()), user, userFields, user);
+    }
+
+    /** Writes a kubeconfig that authenticates with a bearer token. */
+    public Path tokenKubeconfig(String name, String token) throws IOException {
+        return Files.writeString(dir.resolve(name + ".kubeconfig"), kubeconfig(name, "token: " + token));
+    }
+
+    private void startEtcd() throws IOException, InterruptedException {
+        etcd = launch("etcd", bin.resolve("etcd").toString(), "--name=kscu", "--data-dir=" + dir.resolve("etcd"),
+                "--listen-client-urls=http://127.0.0.1:" + etcdPort,
+                "--advertise-client-urls=http://127.0.0.1:" + etcdPort,
+                "--listen-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+                "--initial-advertise-peer-urls=http://127.0.0.1:" + etcdPeerPort,
+                "--initial-cluster=kscu=http://127.0.0.1:" + etcdPeerPort,
+                // Test data is disposable: no fsync makes etcd (and so every write) much faster here.
+                "--unsafe-no-fsync", "--log-level=warn");
+        OkHttpClient http = new OkHttpClient.Builder().callTimeout(Duration.ofSeconds(1)).build();
+        waitFor("etcd", Duration.ofSeconds(30), etcd, () -> {
+            try (Response r = http.newCall(new Request.Builder().url("http://127.0.0.1:" + etcdPort + "/health")
+                    .build()).execute()) {
+                return r.isSuccessful();
+            }
+        });
+    }
+
+    /** Starts (or restarts, on the same port) the apiserver and waits until /readyz is ok. */
+    public synchronized void startApiserver() throws IOException, InterruptedException {
+        Path pki = dir.resolve("pki");
+        List<String> args = new ArrayList<>(List.of(bin.resolve("kube-apiserver").toString(),
+                "--etcd-servers=http://127.0.0.1:" + etcdPort,
+                "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + apiPort,
+                "--cert-dir=" + dir.resolve("apiserver-certs"),
+                "--tls-cert-file=" + pki.resolve("apiserver.crt"),
+                "--tls-private-key-file=" + pki.resolve("apiserver.key"),
+                "--client-ca-file=" + pki.resolve("ca.crt"),
+                "--authorization-mode=RBAC",
+                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+                "--service-account-key-file=" + pki.resolve("sa.pub"),
+                "--service-account-signing-key-file=" + pki.resolve("sa.key"),
+                "--service-cluster-ip-range=10.96.0.0/16",
+                "--endpoint-reconciler-type=none",
+                "--v=0"));
+        if (options.maxRequestsInflight() > 0) {
+            // Inflight limits apply only with priority and fairness off; then excess requests get 429.
+            args.add("--enable-priority-and-fairness=false");
+            args.add("--max-requests-inflight=" + options.maxRequestsInflight());
+            args.add("--max-mutating-requests-inflight=" + options.maxMutatingRequestsInflight());
+        }
+        apiserver = launch("kube-apiserver", args.toArray(String[]::new));
+        OkHttpClient http = admin().getHttpClient().newBuilder().callTimeout(Duration.ofSeconds(2)).build();
+        waitFor("kube-apiserver", Duration.ofSeconds(90), apiserver, () -> {
+            try (Response r = http.newCall(new Request.Builder().url(url() + "/readyz").build()).execute()) {
+                return r.isSuccessful();
+            }
+        });
+    }
+
+    /** Stops the apiserver (etcd keeps the data), as an outage would. */
+    public synchronized void stopApiserver() throws InterruptedException {
+        stop(apiserver);
+        processes.remove(apiserver);
+        apiserver = null;
+    }
+
+    public String url() {
+        return "https://127.0.0.1:" + apiPort;
+    }
+
+    public Path adminKubeconfig() {
+        return adminKubeconfig;
+    }
+
+    public Path caFile() {
+        return dir.resolve("pki/ca.crt");
+    }
+
+    public Path dir() {
+        return dir;
+    }
+
+    /** A client-certificate (system:masters) client, built by the agent's own kubeconfig loader. */
+    public synchronized ApiClient admin() {
+        if (admin == null) {
+            try {
+                admin = KubeClients.create(adminKubeconfig);
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return admin;
+    }
+
+    public Kube kube() {
+        return new Kube(admin(), this);
+    }
+
+    /** How long {@link #start} took: PKI, etcd and apiserver until ready. */
+    public Duration startTime() {
+        return startTime;
+    }
+
+    /** Runs a tool from {@code make tools} with the admin kubeconfig; returns stdout, fails with stderr. */
+    public String tool(String tool, String stdin, String... args) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(bin.resolve(tool).toString());
+        cmd.addAll(List.of(args));
+        ProcessBuilder pb = new ProcessBuilder(cmd);
+        pb.environment().put("KUBECONFIG", adminKubeconfig.toString());
+        Path err = Files.createTempFile(dir, tool, ".err");
+        pb.redirectError(err.toFile());
+        Process p = pb.start();
+        if (stdin != null) {
+            p.getOutputStream().write(stdin.getBytes(StandardCharsets.UTF_8));
+        }
+        p.getOutputStream().close();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+            throw new IOException(tool + " " + String.join(" ", args) + " failed: " + Files.readString(err));
+        }
+        return out;
+    }
+
+    private Process launch(String name, String... command) throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("bash", "-c", GUARD, "guard-" + name,
+                Long.toString(ProcessHandle.current().pid())));
+        cmd.addAll(List.of(command));
+        Path log = dir.resolve(name + ".log");
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        processes.add(p);
+        return p;
+    }
+
+    interface Probe {
+        boolean ok() throws IOException;
+    }
+
+    private void waitFor(String name, Duration max, Process process, Probe probe)
+            throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + max.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!process.isAlive()) {
+                throw new IllegalStateException(name + " exited with " + process.exitValue() + "; last log lines:\n"
+                        + tail(dir.resolve(name + ".log")));
+            }
+            try {
+                if (probe.ok()) {
+                    return;
+                }
+            } catch (IOException e) {
+                // not listening yet
+            }
+            Thread.sleep(100);
+        }
+        throw new IllegalStateException(name + " not ready after " + max.toSeconds() + " s; last log lines:\n"
+                + tail(dir.resolve(name + ".log")));
+    }
+
+    /** The last lines of a process log, for failure messages. */
+    public String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
+    }
+
+    private static void stop(Process p) throws InterruptedException {
+        if (p == null) {
+            return;
+        }
+        p.destroy();
+        if (!p.waitFor(15, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            p.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        try {
+            for (Process p : processes.reversed()) {
+                stop(p);
+            }
+        } catch (InterruptedException e) {
+            processes.forEach(Process::destroyForcibly);
+            Thread.currentThread().interrupt();
+        }
+        processes.clear();
+        if (!Boolean.getBoolean("kscu.keep.control.plane")) {
+            deleteTree(dir);
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // best effort: target/ is cleaned by the build anyway
+        }
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static String b64(String s) {
+        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
+    }
+}
