@@ -124,7 +124,10 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         body.addProperty("apiVersion", "events.k8s.io/v1");
         body.addProperty("kind", "Event");
         JsonObject meta = new JsonObject();
-        meta.addProperty("generateName", e.node() + ".");
+        // "<node>.<hex nanos>", as client-go's recorder names them: generateName would need a prefix
+        // ending in '-', and the apiserver rejects "<node>." as one.
+        meta.addProperty("name", e.node() + "." + Long.toHexString(System.currentTimeMillis() * 1_000_000L
+                + System.nanoTime() % 1_000_000L));
         meta.addProperty("namespace", "default");
         body.add("metadata", meta);
         body.addProperty("eventTime", MICRO_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)));
