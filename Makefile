@@ -54,7 +54,9 @@ lint: ## Shellcheck every script.
 .PHONY: demo
 demo: check-jdk tools ## Run the agent against a local control plane: a tainted node, a late certificate.
 	$(MVN) -q package -DskipTests
-	$(MVN) -q test-compile exec:java@demo 2>/dev/null || true
+	$(MVN) -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+	"$(JAVA_HOME)/bin/java" -cp "target/test-classes:target/classes:$$(cat target/test-classpath.txt)" \
+		-Dtinylog.level=warn io.github.kscu.demo.Demo
 
 .PHONY: clean
 clean: ## Remove build output (the tool cache stays).
