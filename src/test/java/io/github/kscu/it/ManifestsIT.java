@@ -1,0 +1,115 @@
+package io.github.kscu.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ControlPlaneExtension;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Every overlay and component renders with the pinned kustomize, and every object that is not a custom
+ * resource passes a server-side dry-run apply on the real apiserver.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class ManifestsIT {
+    private static final Path KUSTOMIZE = Path.of("kustomize").toAbsolutePath();
+    /** API groups of CRDs this test apiserver does not have (Karpenter, EKS, Prometheus Operator). */
+    private static final Pattern CRD_GROUP = Pattern.compile(
+            "(?m)^apiVersion: (karpenter\\.sh|karpenter\\.k8s\\.aws|eks\\.amazonaws\\.com|monitoring\\.coreos\\.com)/");
+    private static final Pattern TAINT_KEY = Pattern.compile("(?m)^  TAINT_KEY: (\\S+)$");
+    private static final Pattern STARTUP_TAINT_KEY = Pattern.compile("(?s)startupTaints:\\s*\\n\\s*- .*?key: (\\S+)");
+
+    private final ControlPlane cp;
+
+    ManifestsIT(ControlPlane cp) {
+        this.cp = cp;
+    }
+
+    static Stream<String> overlays() throws IOException {
+        try (Stream<Path> dirs = Files.list(KUSTOMIZE.resolve("overlays"))) {
+            return dirs.map(p -> p.getFileName().toString()).sorted().toList().stream();
+        }
+    }
+
+    static Stream<String> components() throws IOException {
+        try (Stream<Path> dirs = Files.list(KUSTOMIZE.resolve("components"))) {
+            return dirs.map(p -> p.getFileName().toString()).sorted().toList().stream();
+        }
+    }
+
+    private String build(Path dir) throws Exception {
+        return cp.tool("kustomize", null, "build", dir.toString());
+    }
+
+    private void dryRunApply(String rendered) throws Exception {
+        List<String> kept = new ArrayList<>();
+        for (String doc : rendered.split("(?m)^---\\n")) {
+            if (!doc.isBlank() && !CRD_GROUP.matcher(doc).find()) {
+                kept.add(doc);
+            }
+        }
+        assertThat(kept).isNotEmpty();
+        String out = cp.tool("kubectl", String.join("---\n", kept), "apply", "-f", "-", "--server-side",
+                "--dry-run=server", "--field-manager=kscu-manifests-test");
+        assertThat(out).contains("(server dry run)");
+    }
+
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void overlayRendersAndPassesServerSideDryRun(String overlay) throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
+        assertThat(rendered).contains("kind: DaemonSet").contains("kind: ClusterRole");
+        dryRunApply(rendered);
+    }
+
+    /** A Karpenter NodePool whose startup taint differs from TAINT_KEY leaves every node tainted for ever. */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void nodePoolStartupTaintEqualsTheConfiguredTaintKey(String overlay) throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
+        Matcher configured = TAINT_KEY.matcher(rendered);
+        assertThat(configured.find()).as("TAINT_KEY in the rendered ConfigMap").isTrue();
+        for (String doc : rendered.split("(?m)^---\\n")) {
+            if (doc.contains("kind: NodePool")) {
+                Matcher startup = STARTUP_TAINT_KEY.matcher(doc);
+                assertThat(startup.find()).as("startupTaints in the NodePool of %s", overlay).isTrue();
+                assertThat(startup.group(1)).as("NodePool startup taint of %s", overlay).isEqualTo(configured.group(1));
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @MethodSource("components")
+    void componentRendersOnTheBaseAndPassesServerSideDryRun(String component) throws Exception {
+        Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "component-" + component);
+        Files.writeString(dir.resolve("kustomization.yaml"), """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - %s
+                components:
+                - %s
+                """.formatted(dir.relativize(KUSTOMIZE.resolve("base")),
+                        dir.relativize(KUSTOMIZE.resolve("components").resolve(component))));
+        dryRunApply(build(dir));
+    }
+
+    @Test
+    void baseIsLabelledAndUsesAnImagesEntry() throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("base"));
+        assertThat(rendered).contains("app.kubernetes.io/name: kubelet-server-cert-untaint")
+                .contains("image: ghcr.io/kubelet-server-cert-untaint/kubelet-server-cert-untaint:0.1.0")
+                .doesNotContain("name: system:");
+    }
+}
