@@ -43,7 +43,7 @@ unit: check-jdk ## Run the unit tests only (*Test, no cluster).
 	$(MVN) test
 
 .PHONY: test
-test: check-jdk tools lint ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
+test: check-jdk tools lint runtime ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
 	$(MVN) verify
 
 .PHONY: lint
@@ -51,12 +51,22 @@ lint: ## Shellcheck every script.
 	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
 	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
 
+TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
+
+.PHONY: test-classpath
+test-classpath: check-jdk
+	$(MVN) -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
+
+.PHONY: runtime
+runtime: build tools test-classpath ## Build the jlink runtime and train its AOT cache on a real agent run (target/runtime).
+	bash jlink/build-runtime.sh $(JAR) target/runtime
+	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.AotTraining target/runtime
+
 .PHONY: demo
 demo: check-jdk tools ## Run the agent against a local control plane: a tainted node, a late certificate.
 	$(MVN) -q package -DskipTests
-	$(MVN) -q dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
-	"$(JAVA_HOME)/bin/java" -cp "target/test-classes:target/classes:$$(cat target/test-classpath.txt)" \
-		-Dtinylog.level=warn io.github.kscu.demo.Demo
+	$(MAKE) --no-print-directory test-classpath
+	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
 
 .PHONY: clean
 clean: ## Remove build output (the tool cache stays).

@@ -7,7 +7,6 @@ import io.github.kscu.testing.TestCerts.Issued;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -135,10 +134,6 @@ class FileCertSourceTest {
 
     /** What the kubelet does: write a new timestamped PEM, then atomically rename a new symlink over the old. */
     private static void writeKubeletStyle(Path pki, String stamp) throws Exception {
-        Issued cert = TestCerts.serving(ca, NODE);
-        Path pem = cert.writeKubeletPem(pki.resolve("kubelet-server-" + stamp + ".pem"));
-        Path tmp = Files.createSymbolicLink(pki.resolve(".tmp-current"), pem.getFileName());
-        Files.move(tmp, pki.resolve("kubelet-server-current.pem"), StandardCopyOption.ATOMIC_MOVE,
-                StandardCopyOption.REPLACE_EXISTING);
+        TestCerts.serving(ca, NODE).installLikeKubelet(pki.resolve("kubelet-server-current.pem"));
     }
 }

@@ -9,7 +9,6 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
@@ -41,12 +40,9 @@ public final class Demo {
         say("starting etcd and kube-apiserver (RBAC, ServiceAccount tokens) from %s", ControlPlane.toolsBin());
         try (ControlPlane cp = ControlPlane.start(ControlPlane.Options.DEFAULT)) {
             say("control plane ready at %s in %d ms", cp.url(), cp.startTime().toMillis());
-            cp.tool("kubectl", cp.tool("kustomize", null, "build", "kustomize/base"), "apply", "-f", "-",
-                    "--server-side", "--field-manager=kscu-demo");
+            Path kubeconfig = cp.agentKubeconfig();
             say("applied kustomize/base (ServiceAccount, ClusterRole, ClusterRoleBinding, DaemonSet, ConfigMap)");
             Kube kube = cp.kube();
-            Path kubeconfig = cp.tokenKubeconfig("agent", kube.serviceAccountToken("kube-system",
-                    "kubelet-server-cert-untaint"));
             kube.createNode(NODE, "team.example.com/gpu:NoSchedule", TAINT);
             say("node %s registered with taints %s", NODE, kube.taints(NODE));
 
@@ -77,7 +73,7 @@ public final class Demo {
             }
             say("the serving CSR is approved: the kubelet writes its PEM and swaps the symlink");
             long issued = System.nanoTime();
-            issue(pki, current);
+            TestCerts.serving(TestCerts.ca("demo-cluster-ca"), NODE).installLikeKubelet(current);
             while (kube.taints(NODE).contains(TAINT) && System.nanoTime() - issued < 30_000_000_000L) {
                 Thread.sleep(5);
             }
@@ -97,14 +93,6 @@ public final class Demo {
             }
         }
         say("done; the control plane is stopped and its directory removed");
-    }
-
-    private static void issue(Path pki, Path current) throws Exception {
-        Files.createDirectories(pki);
-        TestCerts.Issued cert = TestCerts.serving(TestCerts.ca("demo-cluster-ca"), NODE);
-        Path pem = cert.writeKubeletPem(pki.resolve("kubelet-server-2026-11-25-12-00-00.pem"));
-        Path tmp = Files.createSymbolicLink(pki.resolve(".tmp"), pem.getFileName());
-        Files.move(tmp, current, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
     }
 
     private static String status(OkHttpClient http, String url) {

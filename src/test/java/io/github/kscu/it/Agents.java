@@ -5,9 +5,7 @@ import io.github.kscu.config.Settings;
 import io.github.kscu.kube.KubeClients;
 import io.github.kscu.testing.TestCerts;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -48,11 +46,7 @@ final class Agents implements AutoCloseable {
 
     /** Writes a valid serving certificate the way the kubelet does (new PEM, then symlink swap). */
     void issueCert(String node) throws IOException {
-        Path pki = Files.createDirectories(certFile(node).getParent());
-        Path pem = TestCerts.serving(CA, node).writeKubeletPem(pki.resolve("kubelet-server-" + System.nanoTime()
-                + ".pem"));
-        Path tmp = Files.createSymbolicLink(pki.resolve(".current.tmp"), pem.getFileName());
-        Files.move(tmp, certFile(node), StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        TestCerts.serving(CA, node).installLikeKubelet(certFile(node));
     }
 
     @Override

@@ -27,13 +27,8 @@ import org.junit.jupiter.api.io.TempDir;
 class LeastPrivilegeIT {
     @Test
     void baseRbacIsEnoughAndNoMore(ControlPlane cp, @TempDir Path dir) throws Exception {
-        String rendered = cp.tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
-        // Only the RBAC objects: without a controller-manager the DaemonSet would sit there anyway.
-        cp.tool("kubectl", rendered, "apply", "-f", "-", "--selector", "app.kubernetes.io/name=kubelet-server-cert-untaint",
-                "--server-side", "--field-manager=kscu-test");
         Kube kube = cp.kube();
-        String token = kube.serviceAccountToken("kube-system", "kubelet-server-cert-untaint");
-        Path kubeconfig = cp.tokenKubeconfig("agent", token);
+        Path kubeconfig = cp.agentKubeconfig();
 
         String node = "node-rbac";
         kube.createNode(node, OURS + ":NoSchedule", "other.io/x:NoSchedule");

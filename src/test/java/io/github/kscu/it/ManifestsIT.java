@@ -60,8 +60,10 @@ class ManifestsIT {
             }
         }
         assertThat(kept).isNotEmpty();
+        // The suite's control plane may already hold these objects from other tests: this checks schema
+        // and admission, not field ownership, hence --force-conflicts.
         String out = cp.tool("kubectl", String.join("---\n", kept), "apply", "-f", "-", "--server-side",
-                "--dry-run=server", "--field-manager=kscu-manifests-test");
+                "--dry-run=server", "--force-conflicts", "--field-manager=kscu-manifests-test");
         assertThat(out).contains("(server dry run)");
     }
 

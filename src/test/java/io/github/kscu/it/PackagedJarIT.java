@@ -75,11 +75,7 @@ class PackagedJarIT {
 
     @Test
     void tokenKubeconfig(ControlPlane cp, @TempDir Path dir) throws Exception {
-        String rendered = cp.tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
-        cp.tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
-        Path kubeconfig = cp.tokenKubeconfig("jar-agent", cp.kube().serviceAccountToken("kube-system",
-                "kubelet-server-cert-untaint"));
-        runAgainst(cp, dir, kubeconfig, "jar-token");
+        runAgainst(cp, dir, cp.agentKubeconfig(), "jar-token");
     }
 
     @Test

@@ -27,11 +27,8 @@ class ThrottlingIT {
 
     @Test
     void everyNodeEndsUntaintedAndThrottlingHappened(ControlPlane cp, @TempDir Path dir) throws Exception {
-        String rendered = cp.tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
-        cp.tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
         Kube kube = cp.kube();
-        Path kubeconfig = cp.tokenKubeconfig("agent", kube.serviceAccountToken("kube-system",
-                "kubelet-server-cert-untaint"));
+        Path kubeconfig = cp.agentKubeconfig();
         List<Agent> running = new ArrayList<>();
         try (Agents agents = new Agents(dir)) {
             for (int i = 0; i < NODES; i++) {

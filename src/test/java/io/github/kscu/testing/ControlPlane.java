@@ -146,6 +146,17 @@ public final class ControlPlane implements AutoCloseable {
         return Files.writeString(dir.resolve(name + ".kubeconfig"), kubeconfig(name, "token: " + token));
     }
 
+    /**
+     * Applies {@code kustomize/base} as rendered by the pinned kustomize (its ServiceAccount and RBAC are
+     * what the agent gets in a cluster) and returns a kubeconfig with a TokenRequest token of that
+     * ServiceAccount. Idempotent.
+     */
+    public Path agentKubeconfig() throws IOException, InterruptedException {
+        String rendered = tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
+        tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
+        return tokenKubeconfig("agent", kube().serviceAccountToken("kube-system", "kubelet-server-cert-untaint"));
+    }
+
     private void startEtcd() throws IOException, InterruptedException {
         etcd = launch("etcd", bin.resolve("etcd").toString(), "--name=kscu", "--data-dir=" + dir.resolve("etcd"),
                 "--listen-client-urls=http://127.0.0.1:" + etcdPort,

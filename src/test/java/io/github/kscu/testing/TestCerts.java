@@ -55,6 +55,18 @@ public final class TestCerts {
             Files.writeString(file, kubeletPem(), StandardCharsets.US_ASCII);
             return file;
         }
+
+        /**
+         * Installs this certificate the way the kubelet rotates: a new timestamped PEM in the directory of
+         * {@code current}, then a new symlink renamed atomically over {@code current}.
+         */
+        public Path installLikeKubelet(Path current) throws IOException {
+            Path pki = Files.createDirectories(current.getParent());
+            Path pem = writeKubeletPem(pki.resolve("kubelet-server-" + System.nanoTime() + ".pem"));
+            Path tmp = Files.createSymbolicLink(pki.resolve(".current-" + System.nanoTime()), pem.getFileName());
+            return Files.move(tmp, current, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
     }
 
     public static KeyPair ecKeys() {
