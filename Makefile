@@ -19,6 +19,11 @@ TOOLS_BIN := $(CURDIR)/bin/tools
 export KSCU_TOOLS_BIN := $(TOOLS_BIN)
 
 JAR := target/kubelet-server-cert-untaint.jar
+IMAGE ?= ghcr.io/kubelet-server-cert-untaint/kubelet-server-cert-untaint:0.1.0
+PLATFORMS ?= linux/amd64,linux/arm64
+OVERLAY ?= generic
+KUSTOMIZE := $(TOOLS_BIN)/kustomize
+KUBECTL ?= $(TOOLS_BIN)/kubectl
 
 .PHONY: help
 help: ## Show this help.
@@ -63,10 +68,31 @@ runtime: build tools test-classpath ## Build the jlink runtime and train its AOT
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.AotTraining target/runtime
 
 .PHONY: demo
-demo: check-jdk tools ## Run the agent against a local control plane: a tainted node, a late certificate.
-	$(MVN) -q package -DskipTests
-	$(MAKE) --no-print-directory test-classpath
+demo: check-jdk tools runtime ## Run the agent against a local control plane: a tainted node, a late certificate.
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
+
+.PHONY: image
+image: ## Build the multi-arch image with docker buildx (IMAGE, PLATFORMS).
+	@command -v docker >/dev/null || { echo "make: image needs docker with buildx" >&2; exit 1; }
+	docker buildx build --platform $(PLATFORMS) --build-arg GIT_COMMIT=$$(git rev-parse --short HEAD) -t $(IMAGE) .
+
+.PHONY: push
+push: ## Build and push the multi-arch image (IMAGE, PLATFORMS).
+	@command -v docker >/dev/null || { echo "make: push needs docker with buildx" >&2; exit 1; }
+	docker buildx build --platform $(PLATFORMS) --build-arg GIT_COMMIT=$$(git rev-parse --short HEAD) -t $(IMAGE) --push .
+
+.PHONY: deploy
+deploy: tools ## Apply kustomize/overlays/$(OVERLAY) to the current kubectl context, with IMAGE.
+	@[[ -d kustomize/overlays/$(OVERLAY) ]] || { echo "make: no overlay kustomize/overlays/$(OVERLAY)" >&2; exit 1; }
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	printf 'resources:\n- %s\nimages:\n- name: kubelet-server-cert-untaint\n  newName: %s\n  newTag: %s\n' \
+		"$$(realpath --relative-to="$$tmp" kustomize/overlays/$(OVERLAY))" "$${IMAGE%:*}" "$${IMAGE##*:}" \
+		>"$$tmp/kustomization.yaml" && \
+	$(KUSTOMIZE) build "$$tmp" | $(KUBECTL) apply --server-side --field-manager=kubelet-server-cert-untaint -f -
+
+.PHONY: undeploy
+undeploy: tools ## Delete what `make deploy OVERLAY=...` applied.
+	$(KUSTOMIZE) build kustomize/overlays/$(OVERLAY) | $(KUBECTL) delete --ignore-not-found -f -
 
 .PHONY: clean
 clean: ## Remove build output (the tool cache stays).

@@ -52,10 +52,23 @@ public final class Demo {
             try (ServerSocket s = new ServerSocket(0)) {
                 healthPort = s.getLocalPort();
             }
-            Process agent = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                    "-jar", jar.toString(), "--node-name", NODE, "--kubeconfig", kubeconfig.toString(),
-                    "--cert-file", current.toString(), "--health-addr", "127.0.0.1:" + healthPort,
-                    "--settle-duration", "1m").redirectErrorStream(true).start();
+            // The image's runtime (jlink + AOT cache) when `make runtime` built it, else the plain jar.
+            Path runtime = Path.of("target/runtime").toAbsolutePath();
+            List<String> cmd = Files.isRegularFile(runtime.resolve("app/app.aot"))
+                    ? AotTraining.command(runtime, "-XX:AOTCache=" + runtime.resolve("app/app.aot"))
+                    : new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
+                            .toString(), "-jar", jar.toString()));
+            cmd.addAll(List.of("--node-name", NODE, "--kubeconfig", kubeconfig.toString(), "--cert-file",
+                    current.toString(), "--health-addr", "127.0.0.1:" + healthPort, "--settle-duration", "1m"));
+            say("agent command: %s", String.join(" ", cmd.subList(0, cmd.indexOf("--node-name"))));
+            Process agent = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            // Ctrl-C: stop the agent; the control plane's processes follow through their guards, and its
+            // directory goes with close().
+            Thread cleanup = new Thread(() -> {
+                agent.destroy();
+                cp.close();
+            });
+            Runtime.getRuntime().addShutdownHook(cleanup);
             Thread logs = Thread.ofPlatform().daemon().start(() -> {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(agent.getInputStream(),
                         StandardCharsets.UTF_8))) {
@@ -88,6 +101,7 @@ public final class Demo {
             logs.join(2_000);
             say("SIGTERM: agent exited with %s", exited ? Integer.toString(agent.exitValue()) : "nothing (killed)");
             agent.destroyForcibly();
+            Runtime.getRuntime().removeShutdownHook(cleanup);
             if (left.contains(TAINT) || !exited || agent.exitValue() != 0) {
                 System.exit(1);
             }

@@ -4,7 +4,6 @@ import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.kscu.agent.Agent;
-import io.github.kscu.kube.KubeClients;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.Kube;
@@ -28,7 +27,8 @@ class LeastPrivilegeIT {
     @Test
     void baseRbacIsEnoughAndNoMore(ControlPlane cp, @TempDir Path dir) throws Exception {
         Kube kube = cp.kube();
-        Path kubeconfig = cp.agentKubeconfig();
+        String token = cp.agentToken();
+        Path kubeconfig = cp.tokenKubeconfig("least-privilege", token);
 
         String node = "node-rbac";
         kube.createNode(node, OURS + ":NoSchedule", "other.io/x:NoSchedule");
@@ -42,7 +42,10 @@ class LeastPrivilegeIT {
             assertThat(agent.metrics().requests("patch", "200")).isEqualTo(1);
         }
 
-        OkHttpClient http = KubeClients.create(kubeconfig).getHttpClient();
+        OkHttpClient http = cp.tokenHttp(token);
+        // The refusals below mean something only if the token is accepted as the ServiceAccount.
+        assertThat(cp.whoAmI(http)).startsWith("201 ")
+                .contains("system:serviceaccount:kube-system:kubelet-server-cert-untaint");
         String base = cp.url();
         MediaType merge = MediaType.get("application/merge-patch+json");
         assertThat(code(http, new Request.Builder().url(base + "/api/v1/namespaces/kube-system/secrets")))

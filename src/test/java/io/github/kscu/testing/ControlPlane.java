@@ -152,9 +152,36 @@ public final class ControlPlane implements AutoCloseable {
      * ServiceAccount. Idempotent.
      */
     public Path agentKubeconfig() throws IOException, InterruptedException {
+        return tokenKubeconfig("agent", agentToken());
+    }
+
+    /** Applies {@code kustomize/base} (see {@link #agentKubeconfig()}) and returns a token of its ServiceAccount. */
+    public String agentToken() throws IOException, InterruptedException {
         String rendered = tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
         tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
-        return tokenKubeconfig("agent", kube().serviceAccountToken("kube-system", "kubelet-server-cert-untaint"));
+        return kube().serviceAccountToken("kube-system", "kubelet-server-cert-untaint");
+    }
+
+    /**
+     * An HTTP client that authenticates with {@code token} only. (A kubeconfig's token is applied by
+     * ApiClient when it builds a request, not by its OkHttpClient, so a raw client needs this.)
+     */
+    public OkHttpClient tokenHttp(String token) throws IOException {
+        return KubeClients.create(tokenKubeconfig("raw-" + Integer.toHexString(token.hashCode()), token))
+                .getHttpClient().newBuilder()
+                .addInterceptor(chain -> chain.proceed(chain.request().newBuilder()
+                        .header("Authorization", "Bearer " + token).build()))
+                .build();
+    }
+
+    /** Who the server says the client is (a SelfSubjectReview), as JSON. */
+    public String whoAmI(OkHttpClient http) throws IOException {
+        try (Response r = http.newCall(new Request.Builder().url(url() + "/apis/authentication.k8s.io/v1/selfsubjectreviews")
+                .post(okhttp3.RequestBody.create("{\"apiVersion\":\"authentication.k8s.io/v1\","
+                        + "\"kind\":\"SelfSubjectReview\"}", okhttp3.MediaType.get("application/json"))).build())
+                .execute()) {
+            return r.code() + " " + r.body().string();
+        }
     }
 
     private void startEtcd() throws IOException, InterruptedException {
@@ -191,7 +218,7 @@ public final class ControlPlane implements AutoCloseable {
                 "--service-account-signing-key-file=" + pki.resolve("sa.key"),
                 "--service-cluster-ip-range=10.96.0.0/16",
                 "--endpoint-reconciler-type=none",
-                "--v=0"));
+                "--v=" + Integer.getInteger("kscu.apiserver.v", 0)));
         if (options.maxRequestsInflight() > 0) {
             // Inflight limits apply only with priority and fairness off; then excess requests get 429.
             args.add("--enable-priority-and-fairness=false");

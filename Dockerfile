@@ -1,0 +1,33 @@
+# syntax=docker/dockerfile:1
+# The agent's image: a jlink runtime (only the JDK modules it loads) with an AOT cache, on distroless.
+# Thin on purpose: the runtime is built by jlink/build-runtime.sh, which `make runtime` and CI also run.
+# Multi-arch: `make image PLATFORMS=linux/amd64,linux/arm64` (buildx); each platform's builder runs on
+# that platform (emulated if need be), because a jlink runtime and an AOT cache are per architecture.
+
+# Builder: any JDK 25. Bump deliberately, as with the base below.
+FROM eclipse-temurin:25-jdk AS build
+WORKDIR /src
+COPY .mvn .mvn
+COPY mvnw pom.xml ./
+RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp dependency:go-offline
+COPY src src
+COPY jlink jlink
+ARG GIT_COMMIT=unknown
+RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -Dgit.commit=${GIT_COMMIT} \
+ && bash jlink/build-runtime.sh target/kubelet-server-cert-untaint.jar /opt/kscu \
+ # The cache is trained here, in the final path, with this runtime and these options: a cache from
+ # another runtime, path or flags is silently ignored by the JVM.
+ && bash jlink/train-offline.sh /opt/kscu
+
+# base-debian12 (glibc, CA certificates, no shell), pinned by digest: a multi-arch index. It runs as
+# root by default, which the file cert source needs (the kubelet's PEM is 0600 root); the kubelet-probe
+# component runs the same image as a non-root uid.
+FROM gcr.io/distroless/base-debian12@sha256:9dce90e688a57e59ce473ff7bc4c80bc8fe52d2303b4d99b44f297310bbd2210
+LABEL org.opencontainers.image.title="kubelet-server-cert-untaint" \
+      org.opencontainers.image.description="Removes a node's startup taint once the kubelet serves a valid TLS certificate" \
+      org.opencontainers.image.licenses="Apache-2.0"
+COPY --from=build /opt/kscu /opt/kscu
+# jvm.options is sized for the DaemonSet's 64Mi limit (serial GC, 24 MiB heap, C1 only). Exec form:
+# the JVM is PID 1 and gets SIGTERM itself, and exits 0 on it.
+ENTRYPOINT ["/opt/kscu/jre/bin/java", "@/opt/kscu/app/jvm.options", "-XX:AOTCache=/opt/kscu/app/app.aot", \
+            "-jar", "/opt/kscu/app/kubelet-server-cert-untaint.jar"]

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Trains an AOT cache for a runtime where no API server is reachable (the Dockerfile's builder stage):
+# the agent starts with the production options, validates a real certificate, builds its TLS client
+# and retries against a closed port until it is stopped. That covers start-up, configuration, logging,
+# certificate parsing and the HTTP stack; `make runtime` (AotTraining) trains on a full run against a
+# real apiserver instead, and is what the benchmarks measure.
+#
+# Usage: jlink/train-offline.sh RUNTIME_DIR   (writes RUNTIME_DIR/app/app.aot)
+set -euo pipefail
+runtime=$(cd "${1:?usage: train-offline.sh RUNTIME_DIR}" && pwd)
+java=$runtime/jre/bin/java
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# A certificate for the node, made with the runtime's own tools: keytool is not in the stripped runtime,
+# so use the JDK that built it (JAVA_HOME) when present.
+keytool=${JAVA_HOME:+$JAVA_HOME/bin/}keytool
+"$keytool" -genkeypair -keyalg EC -groupname secp256r1 -alias node -dname "CN=system:node:training" \
+	-validity 2 -keystore "$work/ks.p12" -storepass training -storetype PKCS12 >/dev/null 2>&1
+"$keytool" -exportcert -rfc -alias node -keystore "$work/ks.p12" -storepass training >"$work/node.pem" 2>/dev/null
+cat >"$work/kubeconfig" <<'KUBECONFIG'
+apiVersion: v1
+kind: Config
+clusters:
+- name: closed
+  cluster:
+    server: https://127.0.0.1:9
+    insecure-skip-tls-verify: true
+users:
+- name: training
+  user:
+    token: training
+contexts:
+- name: training
+  context: {cluster: closed, user: training}
+current-context: training
+KUBECONFIG
+
+"$java" "@$runtime/app/jvm.options" "-XX:AOTCacheOutput=$runtime/app/app.aot" \
+	-jar "$runtime/app/kubelet-server-cert-untaint.jar" --node-name training --kubeconfig "$work/kubeconfig" \
+	--cert-file "$work/node.pem" --startup-jitter 0 --health-addr 127.0.0.1:0 --log-format json \
+	>"$work/agent.log" 2>&1 &
+pid=$!
+sleep 4
+kill -TERM "$pid"
+if ! wait "$pid"; then
+	cat "$work/agent.log" >&2
+	echo "train-offline.sh: the training run did not exit 0" >&2
+	exit 1
+fi
+[[ -s $runtime/app/app.aot ]] || { echo "train-offline.sh: no AOT cache written" >&2; exit 1; }
+echo "train-offline.sh: $runtime/app/app.aot ($(du -h "$runtime/app/app.aot" | cut -f1))" >&2
