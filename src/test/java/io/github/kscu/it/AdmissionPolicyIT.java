@@ -8,8 +8,6 @@ import com.google.gson.JsonParser;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.Kube;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -33,18 +31,7 @@ class AdmissionPolicyIT {
 
     @Test
     void podBoundTokenMayOnlyRemoveTheStartupTaintFromItsOwnNode(ControlPlane cp) throws Exception {
-        Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "admission-");
-        Path kustomize = Path.of("kustomize").toAbsolutePath();
-        Files.writeString(dir.resolve("kustomization.yaml"), """
-                apiVersion: kustomize.config.k8s.io/v1beta1
-                kind: Kustomization
-                resources:
-                - %s
-                components:
-                - %s
-                """.formatted(dir.relativize(kustomize.resolve("base")),
-                dir.relativize(kustomize.resolve("components/admission-policy"))));
-        cp.tool("kubectl", cp.tool("kustomize", null, "build", dir.toString()), "apply", "-f", "-",
+        cp.tool("kubectl", cp.renderBaseWith("admission-policy"), "apply", "-f", "-",
                 "--server-side", "--field-manager=kscu-test");
 
         Kube kube = cp.kube();

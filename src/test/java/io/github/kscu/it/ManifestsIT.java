@@ -94,17 +94,7 @@ class ManifestsIT {
     @ParameterizedTest
     @MethodSource("components")
     void componentRendersOnTheBaseAndPassesServerSideDryRun(String component) throws Exception {
-        Path dir = Files.createTempDirectory(Path.of("target").toAbsolutePath(), "component-" + component);
-        Files.writeString(dir.resolve("kustomization.yaml"), """
-                apiVersion: kustomize.config.k8s.io/v1beta1
-                kind: Kustomization
-                resources:
-                - %s
-                components:
-                - %s
-                """.formatted(dir.relativize(KUSTOMIZE.resolve("base")),
-                        dir.relativize(KUSTOMIZE.resolve("components").resolve(component))));
-        dryRunApply(build(dir));
+        dryRunApply(cp.renderBaseWith(component));
     }
 
     @Test

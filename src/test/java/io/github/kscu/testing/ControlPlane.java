@@ -155,6 +155,22 @@ public final class ControlPlane implements AutoCloseable {
         return tokenKubeconfig("agent", agentToken());
     }
 
+    /** Renders {@code kustomize/base} with one of {@code kustomize/components} added, as a user's kustomization would. */
+    public String renderBaseWith(String component) throws IOException, InterruptedException {
+        Path kustomize = Path.of("kustomize").toAbsolutePath();
+        Path wrapper = Files.createTempDirectory(dir, "kustomization-" + component);
+        Files.writeString(wrapper.resolve("kustomization.yaml"), """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - %s
+                components:
+                - %s
+                """.formatted(wrapper.relativize(kustomize.resolve("base")),
+                wrapper.relativize(kustomize.resolve("components").resolve(component))));
+        return tool("kustomize", null, "build", wrapper.toString());
+    }
+
     /** Applies {@code kustomize/base} (see {@link #agentKubeconfig()}) and returns a token of its ServiceAccount. */
     public String agentToken() throws IOException, InterruptedException {
         String rendered = tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
