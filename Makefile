@@ -71,6 +71,10 @@ runtime: build tools test-classpath ## Build the jlink runtime and train its AOT
 demo: check-jdk tools runtime ## Run the agent against a local control plane: a tainted node, a late certificate.
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
 
+.PHONY: bench
+bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory, image layers, 1000-node scale (target/bench).
+	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Bench
+
 .PHONY: image
 image: ## Build the multi-arch image with docker buildx (IMAGE, PLATFORMS).
 	@command -v docker >/dev/null || { echo "make: image needs docker with buildx" >&2; exit 1; }

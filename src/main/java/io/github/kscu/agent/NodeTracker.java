@@ -33,6 +33,7 @@ final class NodeTracker implements Runnable {
     private NodeSnapshot latest;
     private long version;
     private volatile boolean stopped;
+    private boolean announced;
 
     NodeTracker(String node, NodeApi api, RetryPolicy retry, Sleeper sleeper, RandomGenerator random) {
         this.node = node;
@@ -53,6 +54,11 @@ final class NodeTracker implements Runnable {
                     NodeSnapshot s = api.get(node);
                     offer(s);
                     rv = s.resourceVersion();
+                    if (!announced) {
+                        // The first successful request: credentials, TLS and RBAC work.
+                        LOG.info("node read, watching it node={} taints={}", node, s.taints().size());
+                        announced = true;
+                    }
                 }
                 long jitterSeconds = random.nextLong(WATCH_TIMEOUT.toSeconds() / 5 + 1);
                 rv = api.watch(node, rv, WATCH_TIMEOUT.plusSeconds(jitterSeconds), this::offer);

@@ -1,0 +1,438 @@
+package io.github.kscu.demo;
+
+import com.google.gson.GsonBuilder;
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import io.github.kscu.agent.Agent;
+import io.github.kscu.config.Settings;
+import io.github.kscu.health.State;
+import io.github.kscu.kube.KubeClients;
+import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.TestCerts;
+import io.kubernetes.client.openapi.ApiClient;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.Response;
+import okio.BufferedSource;
+
+/**
+ * {@code make bench}: latency, cold start, memory, image layers and 1000-node scale, on the real control
+ * plane of the test suite. Reports figures (target/bench/*.json); never fails on a missed target.
+ */
+public final class Bench {
+    private static final String TAINT = "example.com/kubelet-no-server-cert";
+    private static final Path RUNTIME = Path.of("target/runtime").toAbsolutePath();
+    private static final Path OUT = Path.of("target/bench").toAbsolutePath();
+    private static final TestCerts.Issued CA = TestCerts.ca("bench-ca");
+
+    private Bench() {
+    }
+
+    static void say(String format, Object... args) {
+        System.out.printf("bench | " + format + "%n", args);
+        System.out.flush();
+    }
+
+    public static void main(String[] args) throws Exception {
+        if (!Files.isRegularFile(RUNTIME.resolve("app/app.aot"))) {
+            throw new IllegalStateException("run `make runtime` first: " + RUNTIME + " has no AOT cache");
+        }
+        Files.createDirectories(OUT);
+        int scaleNodes = Integer.getInteger("bench.nodes", 1000);
+        Map<String, Object> summary = new LinkedHashMap<>();
+        Map<String, Object> details = new LinkedHashMap<>();
+        try (ControlPlane cp = ControlPlane.start(ControlPlane.Options.DEFAULT)) {
+            Path kubeconfig = cp.agentKubeconfig();
+            double[] latency = latency(cp, kubeconfig, 50);
+            summary.put("latency_p50_ms", pct(latency, 50));
+            summary.put("latency_p99_ms", pct(latency, 99));
+            details.put("latency_ms", Map.of("p50", pct(latency, 50), "p90", pct(latency, 90), "p99", pct(latency, 99),
+                    "max", latency[latency.length - 1], "trials", latency.length));
+            say("latency file source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(latency, 50), pct(latency, 90),
+                    pct(latency, 99), latency[latency.length - 1]);
+
+            double noAot = coldStart(cp, kubeconfig, false, 10);
+            double aot = coldStart(cp, kubeconfig, true, 10);
+            summary.put("cold_start_aot_ms", aot);
+            summary.put("cold_start_no_aot_ms", noAot);
+            say("cold start to first API answer (median of 10): %.0f ms with AOT cache, %.0f ms without", aot, noAot);
+
+            Map<String, Double> mem = memory(cp, kubeconfig);
+            summary.put("rss_mib", mem.get("rss"));
+            summary.put("pss_mib", mem.get("pss"));
+            summary.put("heap_used_mib", mem.get("heap"));
+            details.put("memory_mib", mem);
+            say("steady state: RSS %.1f MiB (anonymous %.1f), PSS %.1f MiB, heap used %.1f MiB", mem.get("rss"),
+                    mem.get("anon"), mem.get("pss"), mem.get("heap"));
+
+            Map<String, Object> layers = imageLayers();
+            summary.put("image_app_layers_mb", layers.get("app_layers_mb"));
+            details.put("image", layers);
+            say("image layers (gzip): %s", layers);
+
+            Map<String, Object> scale = scale(cp, kubeconfig, scaleNodes, "scale");
+            summary.put("scale_1000_seconds", scale.get("seconds"));
+            summary.put("scale_node_requests_per_node", scale.get("node_requests_per_node"));
+            summary.put("scale_total_requests_per_node", scale.get("total_requests_per_node"));
+            summary.put("scale_left_tainted", scale.get("left_tainted"));
+            details.put("scale", scale);
+            say("scale: %s", scale);
+        }
+        try (ControlPlane throttled = ControlPlane.start(new ControlPlane.Options(20, 10))) {
+            Map<String, Object> scale = scale(throttled, throttled.agentKubeconfig(), scaleNodes, "throttled");
+            summary.put("scale_throttled_seconds", scale.get("seconds"));
+            summary.put("scale_throttled_left_tainted", scale.get("left_tainted"));
+            summary.put("scale_throttled_429s", scale.get("retries_429"));
+            details.put("scale_throttled", scale);
+            say("scale, throttled apiserver (--max-requests-inflight=20, mutating 10): %s", scale);
+        }
+        details.put("machine", machine());
+        var gson = new GsonBuilder().setPrettyPrinting().create();
+        Files.writeString(OUT.resolve("summary.json"), gson.toJson(summary) + "\n");
+        Files.writeString(OUT.resolve("details.json"), gson.toJson(details) + "\n");
+        say("wrote %s and %s", OUT.resolve("summary.json"), OUT.resolve("details.json"));
+    }
+
+    private static Settings settings(String node, Path kubeconfig, Path certFile, String settle) throws Exception {
+        return Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_FILE", certFile.toString(),
+                "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", settle,
+                "LOG_LEVEL", "warn"));
+    }
+
+    /** Cert installed → the taint's removal seen on a watch of the node, in ms (System.nanoTime, one JVM). */
+    private static double[] latency(ControlPlane cp, Path kubeconfig, int trials) throws Exception {
+        Kube kube = cp.kube();
+        OkHttpClient http = cp.admin().getHttpClient().newBuilder().readTimeout(java.time.Duration.ofSeconds(30))
+                .build();
+        double[] out = new double[trials];
+        ApiClient client = KubeClients.create(kubeconfig);
+        for (int i = 0; i < trials; i++) {
+            String node = "latency-" + i;
+            kube.createNode(node, TAINT + ":NoSchedule");
+            Path cert = cp.dir().resolve("latency/" + node + "/pki/kubelet-server-current.pem");
+            try (Agent agent = new Agent(settings(node, kubeconfig, cert, "0"), client)) {
+                agent.start();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                while ((agent.state() != State.WAITING_FOR_CERT || agent.metrics().requests("watch") == 0)
+                        && System.nanoTime() < deadline) {
+                    Thread.sleep(5);
+                }
+                Thread.sleep(200); // the watch request is on the wire
+                String rv = JsonParser.parseString(kube.call("GET", "/api/v1/nodes/" + node, null, null))
+                        .getAsJsonObject().getAsJsonObject("metadata").get("resourceVersion").getAsString();
+                Call watch = new Call(http, cp.url() + "/api/v1/nodes?watch=true&fieldSelector=metadata.name%3D" + node
+                        + "&resourceVersion=" + rv);
+                Thread.sleep(50);
+                long t0 = System.nanoTime();
+                TestCerts.serving(CA, node).installLikeKubelet(cert);
+                long t1 = watch.awaitUntainted();
+                out[i] = (t1 - t0) / 1e6;
+                agent.awaitFinished(java.time.Duration.ofSeconds(10));
+            }
+        }
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** A watch of one node that notes when an event shows it without our taint. */
+    private static final class Call {
+        private final Thread reader;
+        private volatile long untaintedAt;
+
+        Call(OkHttpClient http, String url) {
+            reader = Thread.ofPlatform().daemon().start(() -> {
+                try (Response r = http.newCall(new Request.Builder().url(url).build()).execute()) {
+                    BufferedSource source = r.body().source();
+                    String line;
+                    while ((line = source.readUtf8Line()) != null) {
+                        JsonObject node = JsonParser.parseString(line).getAsJsonObject().getAsJsonObject("object");
+                        if (!hasTaint(node)) {
+                            untaintedAt = System.nanoTime();
+                            return;
+                        }
+                    }
+                } catch (IOException e) {
+                    // ends the wait below with a failure
+                }
+            });
+        }
+
+        long awaitUntainted() throws InterruptedException {
+            reader.join(30_000);
+            if (untaintedAt == 0) {
+                throw new IllegalStateException("taint not removed within 30 s");
+            }
+            return untaintedAt;
+        }
+    }
+
+    static boolean hasTaint(JsonObject node) {
+        JsonObject spec = node.getAsJsonObject("spec");
+        if (spec == null || !spec.has("taints")) {
+            return false;
+        }
+        for (JsonElement t : spec.getAsJsonArray("taints")) {
+            if (TAINT.equals(t.getAsJsonObject().get("key").getAsString())) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Process start → the agent's "node read" log line (its first successful API request), median in ms. */
+    private static double coldStart(ControlPlane cp, Path kubeconfig, boolean aot, int runs) throws Exception {
+        Kube kube = cp.kube();
+        String node = "cold-start-" + (aot ? "aot" : "noaot");
+        kube.createNode(node);
+        Path cert = cp.dir().resolve("cold/" + node + "/kubelet-server-current.pem");
+        TestCerts.serving(CA, node).installLikeKubelet(cert);
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            List<String> cmd = aot ? AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                    : AotTraining.command(RUNTIME);
+            cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-file",
+                    cert.toString(), "--startup-jitter", "0", "--health-addr", "off", "--log-format", "json"));
+            Path log = cp.dir().resolve("cold-" + i + ".log");
+            long start = System.currentTimeMillis();
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                String line = awaitLine(log, "node read, watching it", p);
+                Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
+                ms[i] = at.toEpochMilli() - start;
+            } finally {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+                p.destroyForcibly();
+            }
+        }
+        Arrays.sort(ms);
+        return (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+    }
+
+    private static String awaitLine(Path log, String text, Process p) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(log)) {
+                for (String line : Files.readAllLines(log, StandardCharsets.UTF_8)) {
+                    if (line.contains(text)) {
+                        return line;
+                    }
+                }
+            }
+            if (!p.isAlive()) {
+                break;
+            }
+            Thread.sleep(2);
+        }
+        throw new IllegalStateException("no \"" + text + "\" in " + log + ":\n" + Files.readString(log));
+    }
+
+    /** RSS, PSS and heap of the image's command line, 10 s after the taint was removed. */
+    private static Map<String, Double> memory(ControlPlane cp, Path kubeconfig) throws Exception {
+        Kube kube = cp.kube();
+        String node = "memory";
+        kube.createNode(node, TAINT + ":NoSchedule");
+        Path cert = cp.dir().resolve("memory/kubelet-server-current.pem");
+        TestCerts.serving(CA, node).installLikeKubelet(cert);
+        List<String> cmd = AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
+        cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-file", cert.toString(),
+                "--startup-jitter", "0", "--health-addr", "127.0.0.1:0", "--log-format", "json"));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(cp.dir().resolve("memory.log").toFile()).start();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (kube.taints(node).contains(TAINT + ":NoSchedule") && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+            }
+            Thread.sleep(10_000);
+            Map<String, Double> out = new LinkedHashMap<>();
+            Map<String, Long> status = procKb(Path.of("/proc", Long.toString(p.pid()), "status"));
+            Map<String, Long> rollup = procKb(Path.of("/proc", Long.toString(p.pid()), "smaps_rollup"));
+            out.put("rss", status.get("VmRSS") / 1024.0);
+            out.put("anon", status.get("RssAnon") / 1024.0);
+            out.put("file", status.get("RssFile") / 1024.0);
+            out.put("pss", rollup.get("Pss") / 1024.0);
+            out.put("heap", heapUsedMib(p.pid()));
+            return out;
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static Map<String, Long> procKb(Path file) throws IOException {
+        Map<String, Long> out = new HashMap<>();
+        for (String line : Files.readAllLines(file)) {
+            String[] parts = line.split(":\\s+");
+            if (parts.length == 2 && parts[1].endsWith(" kB")) {
+                out.put(parts[0].strip(), Long.parseLong(parts[1].replace(" kB", "").strip()));
+            }
+        }
+        return out;
+    }
+
+    /** "used" of the heap, from jcmd GC.heap_info of the bench's JDK (the runtime has no jcmd). */
+    private static double heapUsedMib(long pid) throws Exception {
+        Process jcmd = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "jcmd").toString(),
+                Long.toString(pid), "GC.heap_info").redirectErrorStream(true).start();
+        String out = new String(jcmd.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        jcmd.waitFor(30, TimeUnit.SECONDS);
+        var m = java.util.regex.Pattern.compile("total (\\d+)K, used (\\d+)K").matcher(out);
+        long used = 0;
+        while (m.find()) {
+            used += Long.parseLong(m.group(2));
+        }
+        return used / 1024.0;
+    }
+
+    private static Map<String, Object> imageLayers() throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        long jre = gzipTarBytes("jre");
+        long app = gzipTarBytes("app/kubelet-server-cert-untaint.jar app/lib app/jvm.options");
+        long aot = gzipTarBytes("app/app.aot");
+        out.put("runtime_mb", jre / 1e6);
+        out.put("app_mb", app / 1e6);
+        out.put("aot_cache_mb", aot / 1e6);
+        out.put("app_layers_mb", (jre + app + aot) / 1e6);
+        out.put("runtime_on_disk_mb", du(RUNTIME.resolve("jre")) / 1e6);
+        out.put("base", "gcr.io/distroless/base-debian12 (not measured here: no registry access)");
+        return out;
+    }
+
+    private static long gzipTarBytes(String paths) throws Exception {
+        Process p = new ProcessBuilder("bash", "-c", "tar -C '" + RUNTIME + "' -cf - " + paths + " | gzip -6 | wc -c")
+                .start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        p.waitFor();
+        return Long.parseLong(out);
+    }
+
+    private static long du(Path dir) throws IOException {
+        try (var files = Files.walk(dir)) {
+            return files.filter(Files::isRegularFile).mapToLong(f -> f.toFile().length()).sum();
+        }
+    }
+
+    /** N nodes and N in-process agents; certificates appear within one second. */
+    private static Map<String, Object> scale(ControlPlane cp, Path kubeconfig, int n, String prefix) throws Exception {
+        Kube kube = cp.kube();
+        for (int i = 0; i < n; i++) {
+            kube.createNode(prefix + "-" + i, "a.io/keep:NoSchedule", TAINT + ":NoSchedule");
+        }
+        ApiClient client = KubeClients.create(kubeconfig);
+        List<Agent> agents = new ArrayList<>(n);
+        List<Path> certs = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            String node = prefix + "-" + i;
+            Path cert = cp.dir().resolve(prefix + "/" + node + "/pki/kubelet-server-current.pem");
+            certs.add(cert);
+            agents.add(new Agent(settings(node, kubeconfig, cert, "0"), client).start());
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (agents.stream().anyMatch(a -> a.state() != State.WAITING_FOR_CERT) && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        // Certificates are made before the clock starts: key generation is the test's cost, not the agents'.
+        List<TestCerts.Issued> issued = new ArrayList<>(n);
+        for (int i = 0; i < n; i++) {
+            issued.add(TestCerts.serving(CA, prefix + "-" + i));
+        }
+        long t0 = System.nanoTime();
+        for (int i = 0; i < n; i++) {
+            issued.get(i).installLikeKubelet(certs.get(i));
+        }
+        double issueSeconds = (System.nanoTime() - t0) / 1e9;
+        int left = n;
+        long end = t0 + TimeUnit.SECONDS.toNanos(180);
+        while (System.nanoTime() < end) {
+            left = tainted(kube, prefix);
+            if (left == 0) {
+                break;
+            }
+            Thread.sleep(100);
+        }
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        for (Agent a : agents) {
+            a.awaitFinished(java.time.Duration.ofSeconds(30));
+        }
+        long get = 0;
+        long patch = 0;
+        long watch = 0;
+        long events = 0;
+        long conflicts = 0;
+        long throttled = 0;
+        for (Agent a : agents) {
+            var m = a.metrics();
+            get += m.requests("get");
+            patch += m.requests("patch");
+            watch += m.requests("watch");
+            events += m.requests("create-event");
+            conflicts += m.requests("patch", "409") + m.requests("patch", "422");
+            for (String verb : List.of("get", "patch", "create-event")) {
+                throttled += m.requests(verb, "429");
+            }
+            a.close();
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("nodes", n);
+        out.put("certs_issued_seconds", issueSeconds);
+        out.put("seconds", seconds);
+        out.put("left_tainted", left);
+        out.put("node_requests_per_node", (get + patch) / (double) n);
+        out.put("total_requests_per_node", (get + patch + watch + events) / (double) n);
+        out.put("get", get);
+        out.put("patch", patch);
+        out.put("watch", watch);
+        out.put("events", events);
+        out.put("retries_409_422", conflicts);
+        out.put("retries_429", throttled);
+        return out;
+    }
+
+    private static int tainted(Kube kube, String prefix) throws IOException {
+        JsonArray items = JsonParser.parseString(kube.call("GET", "/api/v1/nodes", null, null)).getAsJsonObject()
+                .getAsJsonArray("items");
+        int count = 0;
+        for (JsonElement e : items) {
+            JsonObject node = e.getAsJsonObject();
+            if (node.getAsJsonObject("metadata").get("name").getAsString().startsWith(prefix + "-") && hasTaint(node)) {
+                count++;
+            }
+        }
+        return count;
+    }
+
+    private static double pct(double[] sorted, int p) {
+        int i = (int) Math.ceil(p / 100.0 * sorted.length) - 1;
+        return sorted[Math.max(0, Math.min(sorted.length - 1, i))];
+    }
+
+    private static Map<String, Object> machine() throws IOException {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("cpus", Runtime.getRuntime().availableProcessors());
+        m.put("java", System.getProperty("java.version"));
+        m.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
+        for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
+            if (line.startsWith("model name")) {
+                m.put("cpu", line.substring(line.indexOf(':') + 1).strip());
+                break;
+            }
+        }
+        return m;
+    }
+}
