@@ -76,7 +76,14 @@ public final class Main {
             return INVALID;
         }
         CountDownLatch stop = new CountDownLatch(1);
-        Agent agent = new Agent(settings, client);
+        Agent agent;
+        try {
+            agent = new Agent(settings, client);
+        } catch (IllegalArgumentException e) {
+            // A CA bundle that does not parse: a setting, found only when the file is read.
+            err.println(CommandLineParser.NAME + ": " + e.getMessage());
+            return INVALID;
+        }
         HealthServer health = null;
         try {
             if (settings.healthAddress() != null) {

@@ -4,6 +4,7 @@ import io.github.kscu.cert.CertCheck;
 import io.github.kscu.cert.CertSource;
 import io.github.kscu.cert.CertificateValidator;
 import io.github.kscu.cert.FileCertSource;
+import io.github.kscu.cert.KubeletCertSource;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.HealthServer.Readiness;
 import io.github.kscu.health.Metrics;
@@ -105,7 +106,16 @@ public final class Agent implements AutoCloseable {
         CertificateValidator validator = new CertificateValidator(settings.nodeName(), settings.requireCertIdentity());
         return switch (settings.certSource()) {
             case FILE -> new FileCertSource(settings.certFile(), validator, clock);
-            case KUBELET -> throw new UnsupportedOperationException("--cert-source=kubelet is not available yet");
+            case KUBELET -> {
+                try {
+                    yield new KubeletCertSource(settings.kubeletAddress(), settings.kubeletCaFile(), validator,
+                            settings.requireCertIdentity(), clock);
+                } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+                    throw new IllegalArgumentException("invalid --kubelet-ca-file (KUBELET_CA_FILE) \""
+                            + settings.kubeletCaFile() + "\": " + e.getMessage()
+                            + "; accepted: a PEM CA bundle path, or none", e);
+                }
+            }
         };
     }
 

@@ -347,14 +347,16 @@ public final class Bench {
         while (agents.stream().anyMatch(a -> a.state() != State.WAITING_FOR_CERT) && System.nanoTime() < deadline) {
             Thread.sleep(50);
         }
-        // Certificates are made before the clock starts: key generation is the test's cost, not the agents'.
-        List<TestCerts.Issued> issued = new ArrayList<>(n);
+        // Certificates are made and written before the clock starts (key generation is the test's cost,
+        // not the agents'); the clock starts with the kubelet-style renames that publish them. A staged
+        // PEM sits beside the missing current one, which the agents see as a directory event: harmless.
+        List<TestCerts.Staged> staged = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            issued.add(TestCerts.serving(CA, prefix + "-" + i));
+            staged.add(TestCerts.serving(CA, prefix + "-" + i).stageLikeKubelet(certs.get(i)));
         }
         long t0 = System.nanoTime();
-        for (int i = 0; i < n; i++) {
-            issued.get(i).installLikeKubelet(certs.get(i));
+        for (TestCerts.Staged s : staged) {
+            s.swapIn();
         }
         double issueSeconds = (System.nanoTime() - t0) / 1e9;
         int left = n;

@@ -61,10 +61,22 @@ public final class TestCerts {
          * {@code current}, then a new symlink renamed atomically over {@code current}.
          */
         public Path installLikeKubelet(Path current) throws IOException {
+            return stageLikeKubelet(current).swapIn();
+        }
+
+        /** The kubelet's first step only: the new PEM and a symlink to it, not yet renamed into place. */
+        public Staged stageLikeKubelet(Path current) throws IOException {
             Path pki = Files.createDirectories(current.getParent());
             Path pem = writeKubeletPem(pki.resolve("kubelet-server-" + System.nanoTime() + ".pem"));
-            Path tmp = Files.createSymbolicLink(pki.resolve(".current-" + System.nanoTime()), pem.getFileName());
-            return Files.move(tmp, current, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
+            return new Staged(Files.createSymbolicLink(pki.resolve(".current-" + System.nanoTime()),
+                    pem.getFileName()), current);
+        }
+    }
+
+    /** A certificate written next to the current one, waiting for the atomic rename that publishes it. */
+    public record Staged(Path link, Path current) {
+        public Path swapIn() throws IOException {
+            return Files.move(link, current, java.nio.file.StandardCopyOption.ATOMIC_MOVE,
                     java.nio.file.StandardCopyOption.REPLACE_EXISTING);
         }
     }

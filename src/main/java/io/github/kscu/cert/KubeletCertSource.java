@@ -1,0 +1,212 @@
+package io.github.kscu.cert;
+
+import io.github.kscu.cert.CertCheck.NotYet;
+import io.github.kscu.cert.CertCheck.Reason;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.net.SocketTimeoutException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.cert.CertPathValidator;
+import java.security.cert.CertPathValidatorException;
+import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.PKIXParameters;
+import java.security.cert.TrustAnchor;
+import java.security.cert.X509Certificate;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocket;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.X509TrustManager;
+
+/**
+ * The kubelet's serving certificate as the apiserver sees it: a TLS handshake with the kubelet's own
+ * port. No client certificate is presented and no request is sent, so the kubelet has nothing to
+ * authorise and nothing to log but a closed connection. Needs no hostPath and no root: the kubelet's
+ * private key never enters the pod.
+ *
+ * <p>A kubelet without a serving certificate fails every handshake (its GetCertificate callback
+ * errors, which the client sees as "internal error"); that, a refused connection or a timeout is
+ * "not yet". A completed handshake yields the presented chain, which is checked like a file
+ * certificate, plus its SANs against the dialled address and its chain against the CA bundle.
+ */
+public final class KubeletCertSource implements CertSource {
+    /** Between probes while waiting: quick to notice, one probe at a time, cheap (see docs/benchmarks.md). */
+    public static final Duration PROBE_INTERVAL = Duration.ofMillis(250);
+    public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
+
+    private final String host;
+    private final int port;
+    private final Set<TrustAnchor> anchors;
+    private final CertificateValidator validator;
+    private final boolean requireIdentity;
+    private final Clock clock;
+    private final SSLContext tls;
+
+    /**
+     * @param address host:port ([v6]:port)
+     * @param caFile  PEM bundle the chain must lead to, or {@code null} to skip chain verification
+     */
+    public KubeletCertSource(String address, Path caFile, CertificateValidator validator, boolean requireIdentity,
+            Clock clock) throws IOException, GeneralSecurityException {
+        int colon = address.lastIndexOf(':');
+        String h = address.substring(0, colon);
+        this.host = h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
+        this.port = Integer.parseInt(address.substring(colon + 1));
+        this.anchors = caFile == null ? null : anchors(caFile);
+        this.validator = validator;
+        this.requireIdentity = requireIdentity;
+        this.clock = clock;
+        this.tls = SSLContext.getInstance("TLS");
+        // Accept whatever is presented: the decision is ours, after the handshake, with a precise reason
+        // ("expired", "untrusted") instead of one opaque handshake failure.
+        this.tls.init(null, new TrustManager[] {new CapturingTrustManager()}, null);
+    }
+
+    private static Set<TrustAnchor> anchors(Path caFile) throws IOException, GeneralSecurityException {
+        try (InputStream in = Files.newInputStream(caFile)) {
+            Collection<? extends java.security.cert.Certificate> certs =
+                    CertificateFactory.getInstance("X.509").generateCertificates(in);
+            if (certs.isEmpty()) {
+                throw new GeneralSecurityException("no certificate in " + caFile);
+            }
+            Set<TrustAnchor> out = new HashSet<>();
+            for (var c : certs) {
+                out.add(new TrustAnchor((X509Certificate) c, null));
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public CertCheck check() {
+        X509Certificate[] chain;
+        try (Socket raw = new Socket()) {
+            raw.connect(new InetSocketAddress(host, port), (int) PROBE_TIMEOUT.toMillis());
+            raw.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
+            try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(raw, host, port, false)) {
+                socket.startHandshake();
+                chain = (X509Certificate[]) socket.getSession().getPeerCertificates();
+            }
+        } catch (ConnectException e) {
+            return new NotYet(Reason.NO_CONNECTION, host + ":" + port);
+        } catch (SocketTimeoutException e) {
+            return new NotYet(Reason.NO_CONNECTION, host + ":" + port + " timed out");
+        } catch (SSLException e) {
+            return new NotYet(Reason.HANDSHAKE_FAILED, e.getMessage());
+        } catch (IOException e) {
+            return new NotYet(Reason.NO_CONNECTION, host + ":" + port + ": " + e.getMessage());
+        }
+        return checkChain(chain);
+    }
+
+    /** The checks after a completed handshake; package-private for tests. */
+    CertCheck checkChain(X509Certificate[] chain) {
+        if (chain.length == 0) {
+            return new NotYet(Reason.NO_CERTIFICATE, "the kubelet presented no certificate");
+        }
+        CertCheck leaf = validator.checkLeaf(chain[0], clock.instant());
+        if (!(leaf instanceof CertCheck.Valid valid)) {
+            return leaf;
+        }
+        if (anchors != null) {
+            try {
+                PKIXParameters params = new PKIXParameters(anchors);
+                params.setRevocationEnabled(false);
+                params.setDate(java.util.Date.from(clock.instant()));
+                CertPathValidator.getInstance("PKIX").validate(
+                        CertificateFactory.getInstance("X.509").generateCertPath(Arrays.asList(chain)), params);
+            } catch (CertPathValidatorException e) {
+                return new NotYet(Reason.UNTRUSTED, e.getMessage());
+            } catch (GeneralSecurityException e) {
+                return new NotYet(Reason.UNTRUSTED, e.toString());
+            }
+        }
+        String sanProblem = sanProblem(chain[0]);
+        if (sanProblem != null) {
+            if (requireIdentity) {
+                return new NotYet(Reason.IDENTITY_MISMATCH, sanProblem);
+            }
+            String warning = valid.identityWarning() == null ? sanProblem : valid.identityWarning() + "; " + sanProblem;
+            return new CertCheck.Valid(valid.subject(), valid.notBefore(), valid.notAfter(), warning);
+        }
+        return valid;
+    }
+
+    /** Null when the leaf's SANs include the dialled address (as an IP or a DNS name). */
+    private String sanProblem(X509Certificate leaf) {
+        try {
+            Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
+            if (sans != null) {
+                boolean ip = isIpLiteral(host);
+                for (List<?> san : sans) {
+                    int type = (Integer) san.get(0);
+                    String value = String.valueOf(san.get(1));
+                    if (ip && type == 7 && sameAddress(value, host)) {
+                        return null;
+                    }
+                    if (!ip && type == 2 && value.equalsIgnoreCase(host)) {
+                        return null;
+                    }
+                }
+            }
+            return "subject alternative names do not include " + host;
+        } catch (CertificateParsingException e) {
+            return "subject alternative names do not parse: " + e.getMessage();
+        }
+    }
+
+    private static boolean isIpLiteral(String s) {
+        return s.indexOf(':') >= 0 || s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+    }
+
+    private static boolean sameAddress(String a, String b) {
+        try {
+            // Both are literals (no lookup happens): compares 2001:db8::1 and 2001:DB8:0::1 correctly.
+            return InetAddress.getByName(a).equals(InetAddress.getByName(b));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    @Override
+    public void awaitChange(Duration max) throws InterruptedException {
+        Thread.sleep(max.compareTo(PROBE_INTERVAL) < 0 ? max : PROBE_INTERVAL);
+    }
+
+    @Override
+    public void close() {
+        // nothing held between probes
+    }
+
+    /** Trusts everything during the handshake; {@link #checkChain} decides afterwards. */
+    private static final class CapturingTrustManager implements X509TrustManager {
+        @Override
+        public void checkClientTrusted(X509Certificate[] chain, String authType) {
+            throw new UnsupportedOperationException("client side only");
+        }
+
+        @Override
+        public void checkServerTrusted(X509Certificate[] chain, String authType) {
+            // accepted here, judged in checkChain
+        }
+
+        @Override
+        public X509Certificate[] getAcceptedIssuers() {
+            return new X509Certificate[0];
+        }
+    }
+}
