@@ -341,6 +341,9 @@ public final class Bench {
             String node = prefix + "-" + i;
             Path cert = cp.dir().resolve(prefix + "/" + node + "/pki/kubelet-server-current.pem");
             certs.add(cert);
+            // As on a node, the kubelet's pki directory exists: without it all agents would watch one
+            // shared ancestor here and wake for each other's directories.
+            Files.createDirectories(cert.getParent());
             agents.add(new Agent(settings(node, kubeconfig, cert, "0"), client).start());
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
