@@ -66,6 +66,17 @@ public final class Bench {
             say("latency file source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(latency, 50), pct(latency, 90),
                     pct(latency, 99), latency[latency.length - 1]);
 
+            double[] probe = kubeletLatency(cp, kubeconfig, 50);
+            summary.put("latency_kubelet_p50_ms", pct(probe, 50));
+            summary.put("latency_kubelet_p99_ms", pct(probe, 99));
+            details.put("latency_kubelet_ms", Map.of("p50", pct(probe, 50), "p90", pct(probe, 90), "p99",
+                    pct(probe, 99), "max", probe[probe.length - 1], "trials", probe.length));
+            say("latency kubelet source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(probe, 50), pct(probe, 90),
+                    pct(probe, 99), probe[probe.length - 1]);
+            double cpu = probeCpu(cp, kubeconfig);
+            summary.put("kubelet_probe_cpu_percent", cpu);
+            say("kubelet source while waiting (failing handshakes every 250 ms): %.2f %% of one core", cpu);
+
             double noAot = coldStart(cp, kubeconfig, false, 10);
             double aot = coldStart(cp, kubeconfig, true, 10);
             summary.put("cold_start_aot_ms", aot);
@@ -147,6 +158,78 @@ public final class Bench {
         }
         Arrays.sort(out);
         return out;
+    }
+
+    /** A kubelet that starts serving a valid certificate → the taint's removal seen on a watch, in ms. */
+    private static double[] kubeletLatency(ControlPlane cp, Path kubeconfig, int trials) throws Exception {
+        Kube kube = cp.kube();
+        OkHttpClient http = cp.admin().getHttpClient().newBuilder().readTimeout(java.time.Duration.ofSeconds(30))
+                .build();
+        Path ca = Files.writeString(cp.dir().resolve("bench-ca.crt"), CA.certificatePem());
+        ApiClient client = KubeClients.create(kubeconfig);
+        double[] out = new double[trials];
+        for (int i = 0; i < trials; i++) {
+            String node = "probe-latency-" + i;
+            kube.createNode(node, TAINT + ":NoSchedule");
+            TestCerts.Issued cert = TestCerts.serving(CA, node);
+            try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
+                Settings s = Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_SOURCE", "kubelet",
+                        "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG",
+                        kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", "0", "LOG_LEVEL", "warn"));
+                try (Agent agent = new Agent(s, client)) {
+                    agent.start();
+                    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+                    while ((kubelet.handshakes() < 3 || agent.metrics().requests("watch") == 0)
+                            && System.nanoTime() < deadline) {
+                        Thread.sleep(5);
+                    }
+                    String rv = JsonParser.parseString(kube.call("GET", "/api/v1/nodes/" + node, null, null))
+                            .getAsJsonObject().getAsJsonObject("metadata").get("resourceVersion").getAsString();
+                    Call watch = new Call(http, cp.url() + "/api/v1/nodes?watch=true&fieldSelector=metadata.name%3D"
+                            + node + "&resourceVersion=" + rv);
+                    Thread.sleep(50 + (i * 37L) % 250); // spread the switch over the probe interval
+                    long t0 = System.nanoTime();
+                    kubelet.serve(cert);
+                    out[i] = (watch.awaitUntainted() - t0) / 1e6;
+                    agent.awaitFinished(java.time.Duration.ofSeconds(10));
+                }
+            }
+        }
+        Arrays.sort(out);
+        return out;
+    }
+
+    /** CPU of the image's command line probing a kubelet without a certificate for 30 s, in % of one core. */
+    private static double probeCpu(ControlPlane cp, Path kubeconfig) throws Exception {
+        String node = "probe-cpu";
+        cp.kube().createNode(node, TAINT + ":NoSchedule");
+        Path ca = Files.writeString(cp.dir().resolve("probe-ca.crt"), CA.certificatePem());
+        try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
+            List<String> cmd = AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
+            cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-source", "kubelet",
+                    "--kubelet-address", kubelet.address(), "--kubelet-ca-file", ca.toString(), "--health-addr", "off",
+                    "--log-format", "json"));
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
+                    .redirectOutput(cp.dir().resolve("probe-cpu.log").toFile()).start();
+            try {
+                Thread.sleep(10_000); // past start-up
+                long before = cpuTicks(p.pid());
+                int handshakes = kubelet.handshakes();
+                Thread.sleep(30_000);
+                long ticks = cpuTicks(p.pid()) - before;
+                say("probe: %d handshakes in 30 s", kubelet.handshakes() - handshakes);
+                return ticks / 100.0 / 30.0 * 100.0; // USER_HZ = 100
+            } finally {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    private static long cpuTicks(long pid) throws IOException {
+        String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime
     }
 
     /** A watch of one node that notes when an event shows it without our taint. */
