@@ -2,6 +2,7 @@ package io.github.kscu.it;
 
 import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.github.kscu.agent.Agent;
 import io.github.kscu.testing.ControlPlane;
@@ -38,7 +39,9 @@ class LeastPrivilegeIT {
             Agent agent = agents.start(agents.settings(node, kubeconfig));
             assertThat(agent.awaitFinished(Duration.ofSeconds(30))).isTrue();
             assertThat(kube.taints(node)).containsExactly("other.io/x:NoSchedule");
-            assertThat(agent.metrics().requests("create-event", "201")).isEqualTo(2);
+            // Events are posted in the background after the taint is gone: wait for both.
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(agent.metrics().requests("create-event", "201")).isEqualTo(2));
             assertThat(agent.metrics().requests("patch", "200")).isEqualTo(1);
         }
 
