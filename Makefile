@@ -51,10 +51,19 @@ unit: check-jdk ## Run the unit tests only (*Test, no cluster).
 test: check-jdk tools lint runtime ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
 	$(MVN) verify
 
+.PHONY: e2e-node
+e2e-node: check-jdk tools runtime ## E2e scenarios on this host: real kubelet, containerd, serving CSR (root; target/e2e).
+	$(MVN) -Pe2e verify -Dkscu.e2e.provider=local-node
+
+.PHONY: e2e
+e2e: check-jdk tools ## The same e2e scenarios on kind (needs Docker; builds the image with the Dockerfile).
+	$(MVN) -Pe2e verify -Dkscu.e2e.provider=kind
+
 .PHONY: lint
 lint: ## Shellcheck every script.
 	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
 	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
+	shellcheck -x -s bash $$(git ls-files '*.bats')
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
 

@@ -5,11 +5,35 @@
 # certificate parsing and the HTTP stack; `make runtime` (AotTraining) trains on a full run against a
 # real apiserver instead, and is what the benchmarks measure.
 #
-# Usage: jlink/train-offline.sh RUNTIME_DIR   (writes RUNTIME_DIR/app/app.aot)
+# Usage: jlink/train-offline.sh RUNTIME_DIR [ROOT]   (writes RUNTIME_DIR/app/app.aot)
+#   ROOT  an image root file system: RUNTIME_DIR is then a path inside it (/opt/kscu), and the agent
+#         runs chrooted there, so the cache records the paths the container will use. The e2e image
+#         build (e2e/image/build-oci.sh) trains this way; it needs root.
 set -euo pipefail
-runtime=$(cd "${1:?usage: train-offline.sh RUNTIME_DIR}" && pwd)
+root=${2:-}
+if [[ -n $root ]]; then
+	root=$(cd "$root" && pwd)
+	runtime=${1:?usage: train-offline.sh RUNTIME_DIR [ROOT]}
+	[[ $runtime == /* && -x $root$runtime/jre/bin/java ]] || {
+		echo "train-offline.sh: $root$runtime/jre/bin/java is missing (RUNTIME_DIR is a path inside ROOT)" >&2
+		exit 1
+	}
+	mkdir -p "$root/tmp" "$root/dev" "$root/proc"
+	inside=$(mktemp -d "$root/tmp/training.XXXXXX")
+	work=$inside
+	inside=${inside#"$root"}
+	# Runs in the background (exec keeps $! the JVM's pid, for the SIGTERM below). A private mount
+	# namespace: the /dev and /proc mounts vanish with the process, even if it is killed.
+	# shellcheck disable=SC2016 # expanded by the inner sh
+	exec_agent() { exec unshare --mount --propagation private -- sh -c 'r=$1; shift; mount --rbind /dev "$r/dev" &&
+		mount -t proc proc "$r/proc" && exec chroot "$r" "$@"' sh "$root" "$@"; }
+else
+	runtime=$(cd "${1:?usage: train-offline.sh RUNTIME_DIR [ROOT]}" && pwd)
+	work=$(mktemp -d)
+	inside=$work
+	exec_agent() { exec "$@"; }
+fi
 java=$runtime/jre/bin/java
-work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # A certificate for the node, made with the runtime's own tools: keytool is not in the stripped runtime,
@@ -36,9 +60,9 @@ contexts:
 current-context: training
 KUBECONFIG
 
-"$java" "@$runtime/app/jvm.options" "-XX:AOTCacheOutput=$runtime/app/app.aot" \
-	-jar "$runtime/app/kubelet-server-cert-untaint.jar" --node-name training --kubeconfig "$work/kubeconfig" \
-	--cert-file "$work/node.pem" --startup-jitter 0 --health-addr 127.0.0.1:0 --log-format json \
+exec_agent "$java" "@$runtime/app/jvm.options" "-XX:AOTCacheOutput=$runtime/app/app.aot" \
+	-jar "$runtime/app/kubelet-server-cert-untaint.jar" --node-name training --kubeconfig "$inside/kubeconfig" \
+	--cert-file "$inside/node.pem" --startup-jitter 0 --health-addr 127.0.0.1:0 --log-format json \
 	>"$work/agent.log" 2>&1 &
 pid=$!
 sleep 4
@@ -48,5 +72,6 @@ if ! wait "$pid"; then
 	echo "train-offline.sh: the training run did not exit 0" >&2
 	exit 1
 fi
-[[ -s $runtime/app/app.aot ]] || { echo "train-offline.sh: no AOT cache written" >&2; exit 1; }
-echo "train-offline.sh: $runtime/app/app.aot ($(du -h "$runtime/app/app.aot" | cut -f1))" >&2
+cache=$root$runtime/app/app.aot
+[[ -s $cache ]] || { echo "train-offline.sh: no AOT cache written" >&2; exit 1; }
+echo "train-offline.sh: $cache ($(du -h "$cache" | cut -f1))" >&2

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Runs the e2e scenarios (e2e/scenarios/*.bats) on one cluster provider, end to end: builds the image,
+# brings the cluster up, installs the agent from kustomize/overlays/generic (plus the e2e components),
+# runs the scenarios, and tears everything down, also when something fails (then it first prints the
+# agent's and the kubelet's logs).
+#
+# Two passes over one node: `file` (the overlay as shipped, cert source file) runs all scenarios;
+# `kubelet` (the kubelet-probe component added) runs scenarios 1 and 2 again on the node reset to a
+# fresh one (no serving certificate, the startup taint, a new pending CSR).
+#
+# Usage: e2e/run.sh local-node|kind
+# Environment: TOOLS_BIN (default bin/tools, from `make tools`), E2E_OUT (default
+#   target/e2e/PROVIDER: TAP output per pass, phases.tsv, latency.txt, logs/), E2E_PASSES (default
+#   "file kubelet").
+# `make e2e-node` and `make e2e` run this through the JUnit runner (E2eScenariosIT), which reports
+# every @test as its own test case.
+# shellcheck source-path=SCRIPTDIR
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+log() { printf 'e2e: %s\n' "$*" >&2; }
+die() {
+	log "error: $*"
+	exit 1
+}
+
+provider=${1:-}
+provider_file=$here/providers/$provider.sh
+[[ -n $provider && -f $provider_file ]] || die "usage: e2e/run.sh local-node|kind (got '${provider}')"
+command -v bats >/dev/null || die "bats is missing (apt-get install bats, or npm install -g bats)"
+command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
+
+export E2E_REPO=$repo TOOLS_BIN=${TOOLS_BIN:-$repo/bin/tools}
+export E2E_OUT=${E2E_OUT:-$repo/target/e2e/$provider}
+export E2E_LOGS=$E2E_OUT/logs E2E_IMAGES=$E2E_OUT/images E2E_PROVIDER_FILE=$provider_file
+E2E_TAINT_KEY=$(sed -n 's/^TAINT_KEY=//p' "$repo/kustomize/base/config.env")
+export E2E_TAINT_KEY
+passes=${E2E_PASSES:-file kubelet}
+rm -rf "$E2E_OUT"
+mkdir -p "$E2E_LOGS" "$E2E_IMAGES"
+E2E_OUT=$(cd "$E2E_OUT" && pwd)
+
+# shellcheck source=providers/local-node.sh
+source "$provider_file"
+export KUBECONFIG E2E_NODE
+kctl() { "$TOOLS_BIN/kubectl" "$@"; }
+
+# phase NAME COMMAND...: runs COMMAND and records its wall time in phases.tsv.
+phase() {
+	local name=$1 start=$SECONDS
+	shift
+	log "phase: $name"
+	"$@"
+	printf '%s\t%s\n' "$name" "$((SECONDS - start))" >>"$E2E_OUT/phases.tsv"
+	log "phase: $name took $((SECONDS - start)) s"
+}
+
+dump_logs() {
+	echo "=== e2e failed on $provider: state and logs ==="
+	kctl get nodes -o wide 2>&1 || true
+	kctl get node "$E2E_NODE" -o jsonpath='{.spec.taints}{"\n"}' 2>&1 || true
+	kctl get csr 2>&1 || true
+	kctl get pods -A -o wide 2>&1 || true
+	kctl -n kube-system describe pods -l app.kubernetes.io/name=kubelet-server-cert-untaint 2>&1 | tail -n 40 || true
+	echo "--- agent logs ---"
+	kctl -n kube-system logs -l app.kubernetes.io/name=kubelet-server-cert-untaint --tail=100 --prefix 2>&1 || true
+	echo "--- agent pod logs on the node (readable even when the kubelet's TLS is not) ---"
+	node_sh "tail -n 60 $POD_LOGS_DIR/kube-system_kubelet-server-cert-untaint-*/agent/*.log 2>/dev/null" || true
+	provider_logs
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if ((rc != 0)); then dump_logs >&2 || true; fi
+	phase "cluster down" provider_down || rc=1
+	local left
+	left=$(provider_leftovers)
+	if [[ -n $left ]]; then
+		log "error: the run left these behind:"
+		printf '%s\n' "$left" >&2
+		rc=1
+	fi
+	log "phases (s): $(tr '\t\n' '= ' <"$E2E_OUT/phases.tsv")"
+	[[ ! -f $E2E_OUT/latency.txt ]] || log "cert→untaint: $(tr '\n' ';' <"$E2E_OUT/latency.txt")"
+	exit "$rc"
+}
+
+# deploy_dir PASS: a kustomization for the pass, next to the run's output, referencing the real
+# overlay and components by relative path (kubectl apply -k, as a user installs it).
+deploy_dir() {
+	local dir=$E2E_OUT/deploy-$1 rel
+	mkdir -p "$dir"
+	rel=$(realpath --relative-to="$dir" "$repo")
+	{
+		echo "apiVersion: kustomize.config.k8s.io/v1beta1"
+		echo "kind: Kustomization"
+		echo "resources:"
+		echo "- $rel/kustomize/overlays/generic"
+		echo "components:"
+		[[ $1 != kubelet ]] || echo "- $rel/kustomize/components/kubelet-probe"
+		echo "- $rel/e2e/kustomize/image"
+		[[ ! -d $here/kustomize/$provider ]] || echo "- $rel/e2e/kustomize/$provider"
+	} >"$dir/kustomization.yaml"
+	echo "$dir"
+}
+
+run_pass() {
+	local pass=$1
+	shift
+	E2E_PASS=$pass E2E_DEPLOY=$(deploy_dir "$pass")
+	export E2E_PASS E2E_DEPLOY
+	local files=()
+	for f in "$@"; do files+=("$here/scenarios/$f"); done
+	# TAP to a file for the JUnit runner, and to the console.
+	bats --tap "${files[@]}" | tee "$E2E_OUT/$pass.tap"
+}
+
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+phase "images" provider_build_images
+phase "cluster up" provider_up
+first=1
+for pass in $passes; do
+	case $pass in
+	file) scenarios=(01-pending-csr.bats 02-approve-csr.bats 03-readded-taint.bats 04-restart-and-delete.bats) ;;
+	kubelet) scenarios=(01-pending-csr.bats 02-approve-csr.bats) ;;
+	*) die "unknown pass $pass (file, kubelet)" ;;
+	esac
+	((first)) || phase "node reset" provider_reset_node
+	first=0
+	phase "scenarios ($pass)" run_pass "$pass" "${scenarios[@]}"
+	if [[ $pass != file ]]; then kctl delete -k "$E2E_DEPLOY" --wait=true >/dev/null; fi
+done
