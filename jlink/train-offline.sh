@@ -60,9 +60,10 @@ contexts:
 current-context: training
 KUBECONFIG
 
-exec_agent "$java" "@$runtime/app/jvm.options" "-XX:AOTCacheOutput=$runtime/app/app.aot" \
-	-jar "$runtime/app/kubelet-server-cert-untaint.jar" --node-name training --kubeconfig "$inside/kubeconfig" \
-	--cert-file "$inside/node.pem" --startup-jitter 0 --health-addr 127.0.0.1:0 --log-format json \
+# Settings in the environment and no arguments, as the DaemonSet runs it: that path skips picocli.
+NODE_NAME=training KUBECONFIG=$inside/kubeconfig CERT_FILE=$inside/node.pem STARTUP_JITTER=0 \
+	HEALTH_ADDR=127.0.0.1:0 LOG_FORMAT=json exec_agent "$java" "@$runtime/app/jvm.options" \
+	"-XX:AOTCacheOutput=$runtime/app/app.aot" -jar "$runtime/app/kubelet-server-cert-untaint.jar" \
 	>"$work/agent.log" 2>&1 &
 pid=$!
 sleep 4

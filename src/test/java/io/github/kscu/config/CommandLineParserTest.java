@@ -42,6 +42,21 @@ class CommandLineParserTest {
     }
 
     @Test
+    void noArgumentsMeansTheEnvironmentAloneAsWithFlagsThatRepeatIt() throws Exception {
+        // No arguments takes a path without picocli (start-up time); it must agree with the full one.
+        Map<String, String> env = Map.of("NODE_NAME", "n1", "TAINT_KEY", "a.io/x:NoExecute", "SETTLE_DURATION", "2m",
+                "MODE", "continuous", "LOG_FORMAT", "json");
+        assertThat(run(env)).isEqualTo(run(env, "--node-name", "n1"));
+        assertThatThrownBy(() -> CommandLineParser.parse(new String[0], Map.of("NODE_NAME", "n1", "MODE", "sometimes")))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("MODE")
+                .hasMessageContaining("sometimes");
+        assertThatThrownBy(() -> CommandLineParser.parse(new String[0], Map.of()))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("NODE_NAME");
+    }
+
+    @Test
     void goStyleEqualsFormAndGnuFlags() throws Exception {
         assertThat(run(NODE, "-taint-key=a.io/x").taints()).containsExactly(new TaintSelector("a.io/x", null));
         assertThat(run(NODE, "--taint-key=a.io/x:NoExecute").taints())

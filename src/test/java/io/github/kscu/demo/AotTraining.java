@@ -9,6 +9,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -36,6 +37,17 @@ public final class AotTraining {
         return cmd;
     }
 
+    /**
+     * The agent as the DaemonSet runs it: no arguments, every setting in an environment that starts
+     * empty (nothing of the caller's leaks in), the production options file.
+     */
+    public static ProcessBuilder agent(Path runtime, Map<String, String> settings, String... jvmFlags) {
+        ProcessBuilder pb = new ProcessBuilder(command(runtime, jvmFlags));
+        pb.environment().clear();
+        pb.environment().putAll(settings);
+        return pb;
+    }
+
     public static void main(String[] args) throws Exception {
         Path runtime = Path.of(args.length > 0 ? args[0] : "target/runtime").toAbsolutePath();
         Path cache = runtime.resolve("app/app.aot");
@@ -50,12 +62,11 @@ public final class AotTraining {
             try (ServerSocket s = new ServerSocket(0)) {
                 port = s.getLocalPort();
             }
-            List<String> cmd = command(runtime, "-XX:AOTCacheOutput=" + cache);
-            cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-file",
-                    cert.toString(), "--startup-jitter", "0", "--health-addr", "127.0.0.1:" + port,
-                    "--log-format", "json", "--settle-duration", "1h"));
             Path log = cp.dir().resolve("training.log");
-            Process agent = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process agent = agent(runtime, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
+                    cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "127.0.0.1:" + port, "LOG_FORMAT", "json",
+                    "SETTLE_DURATION", "1h"), "-XX:AOTCacheOutput=" + cache)
+                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 OkHttpClient http = new OkHttpClient();
                 Thread.sleep(1_500); // waiting: the "not yet" path, watch, probes

@@ -205,12 +205,10 @@ public final class Bench {
         cp.kube().createNode(node, TAINT + ":NoSchedule");
         Path ca = Files.writeString(cp.dir().resolve("probe-ca.crt"), CA.certificatePem());
         try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
-            List<String> cmd = AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
-            cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-source", "kubelet",
-                    "--kubelet-address", kubelet.address(), "--kubelet-ca-file", ca.toString(), "--health-addr", "off",
-                    "--log-format", "json"));
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                    .redirectOutput(cp.dir().resolve("probe-cpu.log").toFile()).start();
+            Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(),
+                    "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(),
+                    "HEALTH_ADDR", "off", "LOG_FORMAT", "json"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                    .redirectErrorStream(true).redirectOutput(cp.dir().resolve("probe-cpu.log").toFile()).start();
             try {
                 Thread.sleep(10_000); // past start-up
                 long before = cpuTicks(p.pid());
@@ -286,13 +284,13 @@ public final class Bench {
         TestCerts.serving(CA, node).installLikeKubelet(cert);
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
-            List<String> cmd = aot ? AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
-                    : AotTraining.command(RUNTIME);
-            cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-file",
-                    cert.toString(), "--startup-jitter", "0", "--health-addr", "off", "--log-format", "json"));
+            Map<String, String> settings = Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
+                    cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "off", "LOG_FORMAT", "json");
+            ProcessBuilder agent = aot ? AotTraining.agent(RUNTIME, settings, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                    : AotTraining.agent(RUNTIME, settings);
             Path log = cp.dir().resolve("cold-" + i + ".log");
             long start = System.currentTimeMillis();
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process p = agent.redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 String line = awaitLine(log, "node read, watching it", p);
                 Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
@@ -332,11 +330,10 @@ public final class Bench {
         kube.createNode(node, TAINT + ":NoSchedule");
         Path cert = cp.dir().resolve("memory/kubelet-server-current.pem");
         TestCerts.serving(CA, node).installLikeKubelet(cert);
-        List<String> cmd = AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
-        cmd.addAll(List.of("--node-name", node, "--kubeconfig", kubeconfig.toString(), "--cert-file", cert.toString(),
-                "--startup-jitter", "0", "--health-addr", "127.0.0.1:0", "--log-format", "json"));
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(cp.dir().resolve("memory.log").toFile()).start();
+        Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
+                cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "127.0.0.1:0", "LOG_FORMAT", "json"),
+                "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                .redirectErrorStream(true).redirectOutput(cp.dir().resolve("memory.log").toFile()).start();
         try {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (kube.taints(node).contains(TAINT + ":NoSchedule") && System.nanoTime() < deadline) {

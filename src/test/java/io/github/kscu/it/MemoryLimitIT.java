@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -43,13 +44,15 @@ class MemoryLimitIT {
             kube.createNode(node, OURS + ":NoSchedule");
             Path cert = dir.resolve("pki/kubelet-server-current.pem");
             Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
-            List<String> cmd = new ArrayList<>(List.of("bash", "-c",
+            // In the cgroup from its first instruction; settings in the environment, as in the DaemonSet.
+            ProcessBuilder agent = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG",
+                    cp.agentKubeconfig().toString(), "CERT_FILE", cert.toString(), "HEALTH_ADDR", "127.0.0.1:0",
+                    "LOG_FORMAT", "json"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
+            List<String> cmd = new ArrayList<>(List.of("/bin/bash", "-c",
                     "echo $$ > " + cgroup.procs() + " && exec \"$@\"", "in-cgroup"));
-            cmd.addAll(AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")));
-            cmd.addAll(List.of("--node-name", node, "--kubeconfig", cp.agentKubeconfig().toString(), "--cert-file",
-                    cert.toString(), "--health-addr", "127.0.0.1:0", "--log-format", "json"));
+            cmd.addAll(agent.command());
             Path log = dir.resolve("agent.log");
-            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process p = agent.command(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 Thread.sleep(3_000);
                 TestCerts.serving(TestCerts.ca("ca"), node).installLikeKubelet(cert);

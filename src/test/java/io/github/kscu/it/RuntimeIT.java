@@ -11,7 +11,7 @@ import io.github.kscu.testing.Kube;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -35,12 +35,12 @@ class RuntimeIT {
         Path cert = dir.resolve("pki/kubelet-server-current.pem");
         io.github.kscu.testing.TestCerts.serving(io.github.kscu.testing.TestCerts.ca("ca"), node)
                 .installLikeKubelet(cert);
-        List<String> cmd = AotTraining.command(RUNTIME, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"),
-                "-XX:AOTMode=on", "-Xlog:aot=info:file=" + dir.resolve("aot.log"));
-        cmd.addAll(List.of("--node-name", node, "--kubeconfig", cp.agentKubeconfig().toString(), "--cert-file",
-                cert.toString(), "--startup-jitter", "0", "--health-addr", "off", "--settle-duration", "1h"));
         Path log = dir.resolve("agent.log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", cp.agentKubeconfig().toString(),
+                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "off", "SETTLE_DURATION", "1h"),
+                "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"), "-XX:AOTMode=on",
+                "-Xlog:aot=info:file=" + dir.resolve("aot.log"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             await().atMost(Duration.ofSeconds(30)).until(() -> kube.taints(node).isEmpty() || !p.isAlive());
             assertThat(p.isAlive()).as("agent log:%n%s", Files.readString(log)).isTrue();
