@@ -23,6 +23,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.random.RandomGenerator;
@@ -54,6 +55,7 @@ public final class Agent implements AutoCloseable {
     private final Clock clock;
     private final RandomGenerator random;
     private final Sleeper sleeper;
+    private final RetryPolicy retry;
     private final NodeTracker tracker;
     private final TaintRemover remover;
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -90,7 +92,7 @@ public final class Agent implements AutoCloseable {
         this.clock = clock;
         this.random = random;
         this.sleeper = sleeper;
-        RetryPolicy retry = new RetryPolicy(random);
+        this.retry = new RetryPolicy(random);
         this.tracker = new NodeTracker(node, api, retry, sleeper, random);
         this.remover = new TaintRemover(node, settings.taints(), api, tracker, retry, sleeper, clock,
                 settings.taintWatcherDuration());
@@ -379,18 +381,19 @@ public final class Agent implements AutoCloseable {
         }
         NodeEvent event = new NodeEvent(node, s == null ? null : s.uid(), reason.eventType(), reason.value(),
                 reason.action(), note);
-        for (int attempt = 1; attempt <= 3; attempt++) {
+        for (int attempt = 1; ; attempt++) {
             try {
                 api.createEvent(event);
                 return;
             } catch (ApiFailure f) {
-                if (attempt == 3 || closed) {
+                Optional<Duration> again = closed ? Optional.empty() : retry.afterEventFailure(f, attempt);
+                if (again.isEmpty()) {
                     LOG.warn("could not record Event node={} reason={} code={} error={}", node, event.reason(),
                             f.code(), Fields.quote(f.getMessage()));
                     return;
                 }
                 try {
-                    sleeper.sleep(Duration.ofMillis(500L * attempt));
+                    sleeper.sleep(again.get());
                 } catch (InterruptedException e) {
                     return;
                 }

@@ -1,6 +1,7 @@
 package io.github.kscu.kube;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.random.RandomGenerator;
 
 /**
@@ -21,6 +22,10 @@ public final class RetryPolicy {
     public static final Duration BASE = Duration.ofMillis(200);
     public static final Duration CAP = Duration.ofSeconds(30);
     static final int IMMEDIATE_CONFLICT_RETRIES = 3;
+    /** Events are best effort: this many attempts at most. */
+    public static final int EVENT_ATTEMPTS = 3;
+    /** An Event reports something that just happened; waiting longer than this for one is pointless. */
+    static final Duration EVENT_RETRY_CAP = Duration.ofSeconds(10);
 
     private final RandomGenerator random;
 
@@ -48,6 +53,25 @@ public final class RetryPolicy {
             return new Decision(d.compareTo(CAP) > 0 ? CAP : d.isNegative() ? Duration.ZERO : d, true);
         }
         return new Decision(backoff(attempt), true);
+    }
+
+    /**
+     * Whether and when to post an Event again. Only failures that can pass are retried: 429 and 5xx
+     * (after the server's {@code Retry-After} when it sends one, which spreads a burst of nodes the way
+     * the apiserver asks) and no response. A 4xx such as 403 or 422 will not pass by retrying, so the
+     * Event is dropped at once; a missing Event must never cost the API more requests.
+     *
+     * @param attempt how many attempts failed so far, counting this one (1 for the first)
+     * @return the delay before the next attempt, or empty to give up
+     */
+    public Optional<Duration> afterEventFailure(ApiFailure failure, int attempt) {
+        int status = failure.status();
+        boolean passing = status == ApiFailure.NO_RESPONSE || status == 429 || status >= 500;
+        if (!passing || attempt >= EVENT_ATTEMPTS) {
+            return Optional.empty();
+        }
+        Duration d = failure.retryAfter() != null ? failure.retryAfter() : backoff(attempt + 1);
+        return Optional.of(d.isNegative() ? Duration.ZERO : d.compareTo(EVENT_RETRY_CAP) > 0 ? EVENT_RETRY_CAP : d);
     }
 
     /**

@@ -64,6 +64,21 @@ class AgentTest {
     }
 
     @Test
+    void eventsRetryAThrottledPostAfterRetryAfterAndDropAForbiddenOne() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
+                .failNext("create-event", new ApiFailure(429, Duration.ofMillis(1500), "throttled"),
+                        new ApiFailure(403, null, "forbidden"));
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        // Two Events to post: one is throttled once and then recorded, the other is forbidden and dropped.
+        await().atMost(WAIT).until(() -> fake.calls("create-event") == 3);
+        assertThat(fake.events).hasSize(1);
+        assertThat(sleeps).contains(Duration.ofMillis(1500));
+        Thread.sleep(200);
+        assertThat(fake.calls("create-event")).isEqualTo(3);
+    }
+
+    @Test
     void validCertificateAtStartRemovesOnlyOurTaintWithOneGetAndOnePatch() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", FOREIGN, OUR_TAINT, taint("z.io/last", "NoExecute"));
         start(settings(), fake, new FakeCertSource().makeValid());

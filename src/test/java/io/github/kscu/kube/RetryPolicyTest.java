@@ -28,6 +28,30 @@ class RetryPolicyTest {
         assertThat(later.refetch()).isTrue();
     }
 
+    @ParameterizedTest
+    @ValueSource(ints = {429, 500, 503, ApiFailure.NO_RESPONSE})
+    void eventsRetryWhatCanPassAFewTimes(int code) {
+        for (int attempt = 1; attempt < RetryPolicy.EVENT_ATTEMPTS; attempt++) {
+            assertThat(policy.afterEventFailure(status(code), attempt)).hasValueSatisfying(d ->
+                    assertThat(d).isPositive().isLessThanOrEqualTo(RetryPolicy.EVENT_RETRY_CAP));
+        }
+        assertThat(policy.afterEventFailure(status(code), RetryPolicy.EVENT_ATTEMPTS)).isEmpty();
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {400, 401, 403, 404, 409, 422})
+    void eventsAreDroppedAtOnceWhenRetryingCannotHelp(int code) {
+        assertThat(policy.afterEventFailure(status(code), 1)).isEmpty();
+    }
+
+    @Test
+    void eventsFollowRetryAfterWithinTheirCap() {
+        assertThat(policy.afterEventFailure(new ApiFailure(429, Duration.ofSeconds(1), "x"), 1))
+                .contains(Duration.ofSeconds(1));
+        assertThat(policy.afterEventFailure(new ApiFailure(429, Duration.ofSeconds(60), "x"), 1))
+                .contains(RetryPolicy.EVENT_RETRY_CAP);
+    }
+
     @Test
     void retryAfterIsHonouredAndCapped() {
         assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1).delay())
