@@ -57,8 +57,7 @@ public final class RetryPolicy {
 
     /**
      * Whether and when to post an Event again. Only failures that can pass are retried: 429 and 5xx
-     * (after the server's {@code Retry-After} when it sends one, which spreads a burst of nodes the way
-     * the apiserver asks) and no response. A 4xx such as 403 or 422 will not pass by retrying, so the
+     * (no sooner than the server's {@code Retry-After}) and no response. A 4xx such as 403 or 422 will not pass by retrying, so the
      * Event is dropped at once; a missing Event must never cost the API more requests.
      *
      * @param attempt how many attempts failed so far, counting this one (1 for the first)
@@ -70,8 +69,12 @@ public final class RetryPolicy {
         if (!passing || attempt >= EVENT_ATTEMPTS) {
             return Optional.empty();
         }
-        Duration d = failure.retryAfter() != null ? failure.retryAfter() : backoff(attempt + 1);
-        return Optional.of(d.isNegative() ? Duration.ZERO : d.compareTo(EVENT_RETRY_CAP) > 0 ? EVENT_RETRY_CAP : d);
+        // At least what the server asked for, plus up to as much again: a burst of nodes throttled
+        // together (the apiserver answers all of them "Retry-After: 1") must not come back together.
+        Duration base = failure.retryAfter() != null && !failure.retryAfter().isNegative() ? failure.retryAfter()
+                : backoff(attempt + 1);
+        Duration d = base.plusMillis(random.nextLong(base.toMillis() + 1));
+        return Optional.of(d.compareTo(EVENT_RETRY_CAP) > 0 ? EVENT_RETRY_CAP : d);
     }
 
     /**

@@ -3,6 +3,8 @@ package io.github.kscu.kube;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -45,9 +47,14 @@ class RetryPolicyTest {
     }
 
     @Test
-    void eventsFollowRetryAfterWithinTheirCap() {
-        assertThat(policy.afterEventFailure(new ApiFailure(429, Duration.ofSeconds(1), "x"), 1))
-                .contains(Duration.ofSeconds(1));
+    void eventsWaitAtLeastRetryAfterSpreadUpToTwiceItWithinTheirCap() {
+        Set<Duration> seen = new HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            Duration d = policy.afterEventFailure(new ApiFailure(429, Duration.ofSeconds(1), "x"), 1).orElseThrow();
+            assertThat(d).isBetween(Duration.ofSeconds(1), Duration.ofSeconds(2));
+            seen.add(d);
+        }
+        assertThat(seen).as("spread, not in lockstep").hasSizeGreaterThan(10);
         assertThat(policy.afterEventFailure(new ApiFailure(429, Duration.ofSeconds(60), "x"), 1))
                 .contains(RetryPolicy.EVENT_RETRY_CAP);
     }
