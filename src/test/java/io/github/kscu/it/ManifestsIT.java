@@ -97,6 +97,42 @@ class ManifestsIT {
         dryRunApply(cp.renderBaseWith(component));
     }
 
+    /**
+     * The deployment e2e/run.sh builds for its kubelet pass renders and passes dry-run; it uses the run's
+     * image and the apiserver address the local-node provider listens on; and the kind worker registers
+     * with TAINT_KEY. These are written in three places that nothing else ties together.
+     */
+    @Test
+    void e2eDeploymentMatchesItsProviders() throws Exception {
+        Path dir = Files.createDirectories(Path.of("target/manifests-it/e2e-kubelet")).toAbsolutePath();
+        Files.writeString(dir.resolve("kustomization.yaml"), """
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                - ../../../kustomize/overlays/generic
+                components:
+                - ../../../kustomize/components/kubelet-probe
+                - ../../../e2e/kustomize/image
+                - ../../../e2e/kustomize/local-node
+                """);
+        String rendered = build(dir);
+        assertThat(rendered).contains("image: localhost/kubelet-server-cert-untaint:e2e")
+                .contains("imagePullPolicy: Never");
+        dryRunApply(rendered);
+
+        String localNode = Files.readString(Path.of("e2e/providers/local-node.sh"));
+        Matcher ip = Pattern.compile("(?m)^LN_NODE_IP=(\\S+)$").matcher(localNode);
+        Matcher port = Pattern.compile("(?m)^LN_API_PORT=(\\S+)$").matcher(localNode);
+        assertThat(ip.find() && port.find()).as("LN_NODE_IP and LN_API_PORT in local-node.sh").isTrue();
+        assertThat(rendered).containsPattern("name: KUBERNETES_SERVICE_HOST\\s+value: \"?" + Pattern.quote(ip.group(1)))
+                .containsPattern("name: KUBERNETES_SERVICE_PORT\\s+value: \"?" + Pattern.quote(port.group(1)));
+
+        Matcher configured = TAINT_KEY.matcher(rendered);
+        assertThat(configured.find()).isTrue();
+        assertThat(Files.readString(Path.of("e2e/providers/kind-config.yaml")))
+                .as("the kind worker's startup taint").contains("key: " + configured.group(1) + "\n");
+    }
+
     @Test
     void baseIsLabelledAndUsesAnImagesEntry() throws Exception {
         String rendered = build(KUSTOMIZE.resolve("base"));
