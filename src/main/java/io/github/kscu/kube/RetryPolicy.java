@@ -48,33 +48,45 @@ public final class RetryPolicy {
         if ((status == 409 || status == 422) && attempt <= IMMEDIATE_CONFLICT_RETRIES) {
             return new Decision(Duration.ZERO, true);
         }
-        if ((status == 429 || status >= 500) && failure.retryAfter() != null) {
-            Duration d = failure.retryAfter();
-            return new Decision(d.compareTo(CAP) > 0 ? CAP : d.isNegative() ? Duration.ZERO : d, true);
-        }
-        return new Decision(backoff(attempt), true);
+        Duration asked = retryAfter(failure);
+        return new Decision(asked != null ? atMost(asked, CAP) : backoff(attempt), true);
     }
 
     /**
-     * Whether and when to post an Event again. Only failures that can pass are retried: 429 and 5xx
-     * (no sooner than the server's {@code Retry-After}) and no response. A 4xx such as 403 or 422 will not pass by retrying, so the
-     * Event is dropped at once; a missing Event must never cost the API more requests.
+     * Whether and when to post an Event again. Only failures that can pass are retried: 429, 5xx and
+     * no response. A 403 or 422 will not pass by retrying, so the Event is dropped at once rather than
+     * spending requests on it.
      *
      * @param attempt how many attempts failed so far, counting this one (1 for the first)
      * @return the delay before the next attempt, or empty to give up
      */
     public Optional<Duration> afterEventFailure(ApiFailure failure, int attempt) {
         int status = failure.status();
-        boolean passing = status == ApiFailure.NO_RESPONSE || status == 429 || status >= 500;
-        if (!passing || attempt >= EVENT_ATTEMPTS) {
+        if (!(status == ApiFailure.NO_RESPONSE || throttledOrServerError(status)) || attempt >= EVENT_ATTEMPTS) {
             return Optional.empty();
         }
         // At least what the server asked for, plus up to as much again: a burst of nodes throttled
         // together (the apiserver answers all of them "Retry-After: 1") must not come back together.
-        Duration base = failure.retryAfter() != null && !failure.retryAfter().isNegative() ? failure.retryAfter()
-                : backoff(attempt + 1);
-        Duration d = base.plusMillis(random.nextLong(base.toMillis() + 1));
-        return Optional.of(d.compareTo(EVENT_RETRY_CAP) > 0 ? EVENT_RETRY_CAP : d);
+        Duration asked = retryAfter(failure);
+        Duration d = asked != null ? asked.plusMillis(random.nextLong(asked.toMillis() + 1)) : backoff(attempt + 1);
+        return Optional.of(atMost(d, EVENT_RETRY_CAP));
+    }
+
+    private static boolean throttledOrServerError(int status) {
+        return status == 429 || status >= 500;
+    }
+
+    /** The server's Retry-After on a 429 or 5xx, never negative; null when there is none to honour. */
+    private static Duration retryAfter(ApiFailure failure) {
+        Duration d = failure.retryAfter();
+        if (d == null || !throttledOrServerError(failure.status())) {
+            return null;
+        }
+        return d.isNegative() ? Duration.ZERO : d;
+    }
+
+    private static Duration atMost(Duration d, Duration cap) {
+        return d.compareTo(cap) > 0 ? cap : d;
     }
 
     /**
