@@ -41,10 +41,11 @@ rm -rf "$E2E_OUT"
 mkdir -p "$E2E_LOGS" "$E2E_IMAGES"
 E2E_OUT=$(cd "$E2E_OUT" && pwd)
 
+# shellcheck source=lib.bash
+source "$here/lib.bash"
 # shellcheck source=providers/local-node.sh
 source "$provider_file"
 export KUBECONFIG E2E_NODE
-kctl() { "$TOOLS_BIN/kubectl" "$@"; }
 
 # phase NAME COMMAND...: runs COMMAND and records its wall time in phases.tsv.
 phase() {
@@ -87,30 +88,11 @@ cleanup() {
 	exit "$rc"
 }
 
-# deploy_dir PASS: a kustomization for the pass, next to the run's output, referencing the real
-# overlay and components by relative path (kubectl apply -k, as a user installs it).
-deploy_dir() {
-	local dir=$E2E_OUT/deploy-$1 rel
-	mkdir -p "$dir"
-	rel=$(realpath --relative-to="$dir" "$repo")
-	{
-		echo "apiVersion: kustomize.config.k8s.io/v1beta1"
-		echo "kind: Kustomization"
-		echo "resources:"
-		echo "- $rel/kustomize/overlays/generic"
-		echo "components:"
-		[[ $1 != kubelet ]] || echo "- $rel/kustomize/components/kubelet-probe"
-		echo "- $rel/e2e/kustomize/image"
-		[[ ! -d $here/kustomize/$provider ]] || echo "- $rel/e2e/kustomize/$provider"
-	} >"$dir/kustomization.yaml"
-	echo "$dir"
-}
-
 run_pass() {
 	local pass=$1
 	shift
-	E2E_PASS=$pass E2E_DEPLOY=$(deploy_dir "$pass")
-	export E2E_PASS E2E_DEPLOY
+	export E2E_PASS=$pass E2E_DEPLOY=$E2E_OUT/deploy-$pass
+	bash "$here/kustomization.sh" "$provider" "$pass" "$E2E_DEPLOY"
 	local files=()
 	for f in "$@"; do files+=("$here/scenarios/$f"); done
 	# TAP to a file for the JUnit runner, and to the console.

@@ -47,14 +47,10 @@ provider_up() {
 # registers anew, with the startup taint (kubeadm's flags file keeps --register-with-taints).
 provider_reset_node() {
 	node_sh 'systemctl stop kubelet && crictl rmp --all --force >/dev/null 2>&1; rm -f /var/lib/kubelet/pki/kubelet-server-*'
-	"$TOOLS_BIN/kubectl" delete node "$E2E_NODE" --wait=true >/dev/null
-	"$TOOLS_BIN/kubectl" get csr -o name | xargs -r "$TOOLS_BIN/kubectl" delete >/dev/null
+	kctl delete node "$E2E_NODE" --wait=true >/dev/null
+	kctl delete csr --all >/dev/null
 	node_sh 'systemctl start kubelet'
-	local deadline=$((SECONDS + 120))
-	until "$TOOLS_BIN/kubectl" get node "$E2E_NODE" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || die "kind: $E2E_NODE did not register again within 120s"
-		sleep 1
-	done
+	eventually 120 kctl get node "$E2E_NODE"
 }
 
 node_sh() { docker exec "$E2E_NODE" bash -c "$1"; }

@@ -71,16 +71,6 @@ ln_stop() {
 	rm -f "$LN_STATE/pids/$name"
 }
 
-ln_wait() { # SECONDS WHAT COMMAND...: polls COMMAND every 0.2 s
-	local seconds=$1 what=$2
-	shift 2
-	local deadline=$((SECONDS + seconds))
-	until "$@" >/dev/null 2>&1; do
-		((SECONDS < deadline)) || die "local-node: $what not within ${seconds}s (logs: $E2E_LOGS)"
-		sleep 0.2
-	done
-}
-
 ln_cert() { # NAME CN [O] [SANS] [EKU]: an EC key and a certificate signed by the cluster CA
 	local name=$1 cn=$2 org=${3:-} sans=${4:-} eku=${5:-clientAuth} pki=$LN_STATE/pki subj
 	subj="/CN=$cn"
@@ -254,7 +244,7 @@ provider_up() {
 		--kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
 		--kubelet-client-key="$pki/apiserver-kubelet-client.key" \
 		--kubelet-certificate-authority="$pki/ca.crt" --kubelet-preferred-address-types=InternalIP
-	ln_wait 60 "kube-apiserver ready" kctl get --raw /readyz
+	eventually 60 kctl get --raw /readyz
 	ln_start kube-controller-manager "$TOOLS_BIN/kube-controller-manager" \
 		--kubeconfig="$LN_STATE/admin.kubeconfig" --leader-elect=false --bind-address=127.0.0.1 --secure-port=0 \
 		--cluster-signing-cert-file="$pki/ca.crt" --cluster-signing-key-file="$pki/ca.key" \
@@ -263,16 +253,21 @@ provider_up() {
 	ln_start kube-scheduler "$TOOLS_BIN/kube-scheduler" --kubeconfig="$LN_STATE/admin.kubeconfig" \
 		--leader-elect=false --bind-address=127.0.0.1 --secure-port=0
 	ln_start containerd containerd --config "$LN_STATE/containerd.toml"
-	ln_wait 30 "containerd serving" ln_ctr version
+	eventually 30 ln_ctr version
 	provider_load_images
 	local hierarchy
 	for hierarchy in /sys/fs/cgroup/*/; do
 		[[ -f $hierarchy/cgroup.procs ]] && mkdir -p "$hierarchy$LN_CGROUP_ROOT"
 	done
+	ln_start_kubelet
+}
+
+# Starts the kubelet and waits until it has registered the node.
+ln_start_kubelet() {
 	ln_start kubelet "$TOOLS_BIN/kubelet" --config="$LN_STATE/kubelet.yaml" \
 		--kubeconfig="$LN_STATE/kubelet.kubeconfig" --root-dir="$LN_KUBELET_ROOT" \
 		--hostname-override="$LN_NODE" --node-ip="$LN_NODE_IP" --volume-plugin-dir="$LN_STATE/volume-plugins"
-	ln_wait 60 "node $LN_NODE registered" kctl get node "$LN_NODE"
+	eventually 60 kctl get node "$LN_NODE"
 }
 
 provider_build_images() {
@@ -296,10 +291,7 @@ provider_reset_node() {
 	kctl delete node "$LN_NODE" --wait=true >/dev/null
 	kctl delete csr --all >/dev/null
 	rm -f "$LN_KUBELET_ROOT"/pki/kubelet-server-*
-	ln_start kubelet "$TOOLS_BIN/kubelet" --config="$LN_STATE/kubelet.yaml" \
-		--kubeconfig="$LN_STATE/kubelet.kubeconfig" --root-dir="$LN_KUBELET_ROOT" \
-		--hostname-override="$LN_NODE" --node-ip="$LN_NODE_IP" --volume-plugin-dir="$LN_STATE/volume-plugins"
-	ln_wait 60 "node $LN_NODE registered again" kctl get node "$LN_NODE"
+	ln_start_kubelet
 }
 
 # Runs a shell command on the node: here, the host.

@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2034 # its variables are read by the scenarios
+# shellcheck shell=bash source-path=SCRIPTDIR disable=SC2034 # its variables are read by the scenarios
 # Shared by every scenario. e2e/run.sh exports the environment below and sources the provider, whose
 # node_sh runs a command on the node under test (the host for local-node, `docker exec` for kind).
 : "${KUBECONFIG:?run the scenarios through e2e/run.sh}" "${TOOLS_BIN:?}" "${E2E_PROVIDER_FILE:?}" "${E2E_NODE:?}"
@@ -8,14 +8,14 @@ die() {
 	echo "$*" >&2
 	return 1
 }
+# shellcheck source=../lib.bash
+source "$E2E_REPO/e2e/lib.bash"
 # shellcheck source=/dev/null
 source "$E2E_PROVIDER_FILE"
 
 NS=kube-system
 SELECTOR=app.kubernetes.io/name=kubelet-server-cert-untaint
 SERVING_PEM=/var/lib/kubelet/pki/kubelet-server-current.pem
-
-kctl() { "$TOOLS_BIN/kubectl" "$@"; }
 
 node_json() { kctl get node "$E2E_NODE" -o json; }
 
@@ -68,52 +68,37 @@ agent_log_has() {
 	log=$(kctl -n "$NS" logs "$(agent_pod)") && [[ $log == *"$1"* ]]
 }
 
-# The kubelet-serving CSRs of the node under test, by state: pending, approved or issued.
+# The kubelet-serving CSRs of the node under test, by state: pending or approved.
 serving_csrs() {
 	kctl get csr -o json | jq -r --arg u "system:node:$E2E_NODE" --arg state "$1" '.items[]
 		| select(.spec.signerName == "kubernetes.io/kubelet-serving" and .spec.username == $u)
 		| select(
 			if $state == "pending" then (.status.conditions // []) == []
-			elif $state == "issued" then (.status.certificate // "") != ""
 			else ([.status.conditions // [] | .[] | select(.type == "Approved")] | length > 0) end)
 		| .metadata.name'
 }
 has_pending_csr() { [[ -n $(serving_csrs pending) ]]; }
 
-# eventually SECONDS COMMAND...: true once COMMAND succeeds, polling every 0.1 s; else fails with
-# the last output of COMMAND.
-eventually() {
-	local seconds=$1 out
-	shift
-	local deadline=$((SECONDS + seconds))
-	while :; do
-		if out=$("$@" 2>&1); then return 0; fi
-		if ((SECONDS >= deadline)); then
-			echo "not within ${seconds}s: $*" >&2
-			[[ -z $out ]] || echo "last output: $out" >&2
-			return 1
-		fi
-		sleep 0.1
-	done
+# The agent's Events with this reason about the node under test, as a JSON array. By uid, not name:
+# the second pass re-registers the node, and the first pass's Events about it are still there.
+node_events() {
+	local uid
+	uid=$(kctl get node "$E2E_NODE" -o jsonpath='{.metadata.uid}')
+	kctl get events.events.k8s.io -A -o json | jq -c --arg uid "$uid" --arg r "$1" '[.items[]
+		| select(.regarding.kind == "Node" and .regarding.uid == $uid and .reason == $r)]'
 }
 
-# Seconds since the epoch (fractional) at which the agent recorded an Event with this reason on the
-# node, the latest one; empty if none. eventTime has microseconds and comes from the node's clock.
+# Seconds since the epoch (fractional) at which the agent recorded the latest Event with this reason;
+# empty if none. eventTime has microseconds and comes from the node's clock.
 event_time() {
 	local t
-	t=$(kctl get events.events.k8s.io -A -o json | jq -r --arg n "$E2E_NODE" --arg r "$1" '[.items[]
-		| select(.regarding.kind == "Node" and .regarding.name == $n and .reason == $r)
-		| .eventTime] | sort | last // empty')
+	t=$(node_events "$1" | jq -r '[.[].eventTime] | sort | last // empty')
 	[[ -z $t ]] || date -d "$t" +%s.%N
 }
 
 has_event() { [[ -n $(event_time "$1") ]]; }
 
-event_count() {
-	kctl get events.events.k8s.io -A -o json | jq --arg n "$E2E_NODE" --arg r "$1" '[.items[]
-		| select(.regarding.kind == "Node" and .regarding.name == $n and .reason == $r)
-		| .deprecatedCount // 1] | add // 0'
-}
+event_count() { node_events "$1" | jq '[.[].deprecatedCount // 1] | add // 0'; }
 
 # refute COMMAND...: fails when COMMAND succeeds. (A bare `! command` never fails a bats test: errexit
 # ignores negated commands.)

@@ -6,14 +6,18 @@ import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.DynamicTest;
 import org.junit.jupiter.api.TestFactory;
 
@@ -29,7 +33,6 @@ import org.junit.jupiter.api.TestFactory;
 class E2eScenariosIT {
     private static final Pattern PLAN = Pattern.compile("^1\\.\\.(\\d+)$");
     private static final Pattern RESULT = Pattern.compile("^(ok|not ok) (\\d+) (.*?)(?: # (skip|todo)\\b(.*))?$");
-    private static final List<String> PASSES = List.of("file", "kubelet");
 
     @TestFactory
     List<DynamicTest> scenarios() throws Exception {
@@ -42,24 +45,29 @@ class E2eScenariosIT {
         String log = Files.readString(runLog);
         List<DynamicTest> tests = new ArrayList<>();
         boolean anyFailed = false;
-        for (String pass : PASSES) {
-            Path tap = out.resolve(pass + ".tap");
-            if (Files.exists(tap)) {
-                for (Result r : parse(Files.readAllLines(tap))) {
-                    anyFailed |= !r.passed();
-                    tests.add(DynamicTest.dynamicTest("[" + pass + "] " + r.name(), () -> {
-                        if (!r.passed()) {
-                            fail(r.name() + "\n" + String.join("\n", r.diagnostics()) + "\n" + dump(log));
-                        }
-                    }));
-                }
+        // Every pass run.sh ran left PASS.tap; in the order they ran.
+        List<Path> taps;
+        try (Stream<Path> files = Files.exists(out) ? Files.list(out) : Stream.empty()) {
+            taps = files.filter(f -> f.toString().endsWith(".tap"))
+                    .sorted(Comparator.comparing(E2eScenariosIT::modified)).toList();
+        }
+        for (Path tap : taps) {
+            String pass = tap.getFileName().toString().replaceFirst("\\.tap$", "");
+            for (Result r : parse(Files.readAllLines(tap))) {
+                anyFailed |= !r.passed();
+                tests.add(DynamicTest.dynamicTest("[" + pass + "] " + r.name(), () -> {
+                    if (!r.passed()) {
+                        fail(r.name() + "\n" + String.join("\n", r.diagnostics()) + "\n" + dump(log));
+                    }
+                }));
             }
         }
         if (tests.isEmpty() || (exit != 0 && !anyFailed)) {
             // Set-up or clean-up failed (the log says which): that is a failure of its own.
+            String when = tests.isEmpty() ? " before any scenario ran" : "";
             tests.add(DynamicTest.dynamicTest("e2e/run.sh " + provider + " set-up and clean-up", () ->
-                    fail("e2e/run.sh " + provider + " exited " + exit + (tests.isEmpty() ? " before any scenario ran" : "")
-                            + "; full log: " + runLog + "\n" + tail(log, 80))));
+                    fail("e2e/run.sh " + provider + " exited " + exit + when + "; full log: " + runLog + "\n"
+                            + tail(log, 80))));
         }
         return tests;
     }
@@ -113,6 +121,14 @@ class E2eScenariosIT {
                     new ArrayList<>()));
         }
         return results;
+    }
+
+    private static FileTime modified(Path file) {
+        try {
+            return Files.getLastModifiedTime(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     /** The state and logs run.sh printed after a failure, if any. */

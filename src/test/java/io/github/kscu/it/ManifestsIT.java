@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -98,23 +99,17 @@ class ManifestsIT {
     }
 
     /**
-     * The deployment e2e/run.sh builds for its kubelet pass renders and passes dry-run; it uses the run's
+     * The deployment e2e/run.sh installs in its kubelet pass renders and passes dry-run; it uses the run's
      * image and the apiserver address the local-node provider listens on; and the kind worker registers
      * with TAINT_KEY. These are written in three places that nothing else ties together.
      */
     @Test
     void e2eDeploymentMatchesItsProviders() throws Exception {
-        Path dir = Files.createDirectories(Path.of("target/manifests-it/e2e-kubelet")).toAbsolutePath();
-        Files.writeString(dir.resolve("kustomization.yaml"), """
-                apiVersion: kustomize.config.k8s.io/v1beta1
-                kind: Kustomization
-                resources:
-                - ../../../kustomize/overlays/generic
-                components:
-                - ../../../kustomize/components/kubelet-probe
-                - ../../../e2e/kustomize/image
-                - ../../../e2e/kustomize/local-node
-                """);
+        Path dir = Path.of("target/manifests-it/e2e-kubelet").toAbsolutePath();
+        Process write = new ProcessBuilder("bash", "e2e/kustomization.sh", "local-node", "kubelet", dir.toString())
+                .redirectErrorStream(true).start();
+        String out = new String(write.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(write.waitFor()).as("e2e/kustomization.sh: %s", out).isZero();
         String rendered = build(dir);
         assertThat(rendered).contains("image: localhost/kubelet-server-cert-untaint:e2e")
                 .contains("imagePullPolicy: Never");
