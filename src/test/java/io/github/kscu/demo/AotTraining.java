@@ -8,6 +8,7 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -48,6 +49,19 @@ public final class AotTraining {
         return pb;
     }
 
+    /**
+     * Settings of an agent on {@code node} with the file source: no start-up jitter, JSON logs, no
+     * health server; then {@code overrides}, as name/value pairs ("HEALTH_ADDR", "127.0.0.1:0", ...).
+     */
+    public static Map<String, String> settings(String node, Path kubeconfig, Path cert, String... overrides) {
+        Map<String, String> s = new HashMap<>(Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(),
+                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "LOG_FORMAT", "json", "HEALTH_ADDR", "off"));
+        for (int i = 0; i + 1 < overrides.length; i += 2) {
+            s.put(overrides[i], overrides[i + 1]);
+        }
+        return s;
+    }
+
     public static void main(String[] args) throws Exception {
         Path runtime = Path.of(args.length > 0 ? args[0] : "target/runtime").toAbsolutePath();
         Path cache = runtime.resolve("app/app.aot");
@@ -63,8 +77,7 @@ public final class AotTraining {
                 port = s.getLocalPort();
             }
             Path log = cp.dir().resolve("training.log");
-            Process agent = agent(runtime, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
-                    cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "127.0.0.1:" + port, "LOG_FORMAT", "json",
+            Process agent = agent(runtime, settings(node, kubeconfig, cert, "HEALTH_ADDR", "127.0.0.1:" + port,
                     "SETTLE_DURATION", "1h"), "-XX:AOTCacheOutput=" + cache)
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {

@@ -284,8 +284,7 @@ public final class Bench {
         TestCerts.serving(CA, node).installLikeKubelet(cert);
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
-            Map<String, String> settings = Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
-                    cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "off", "LOG_FORMAT", "json");
+            Map<String, String> settings = AotTraining.settings(node, kubeconfig, cert);
             ProcessBuilder agent = aot ? AotTraining.agent(RUNTIME, settings, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
                     : AotTraining.agent(RUNTIME, settings);
             Path log = cp.dir().resolve("cold-" + i + ".log");
@@ -330,8 +329,7 @@ public final class Bench {
         kube.createNode(node, TAINT + ":NoSchedule");
         Path cert = cp.dir().resolve("memory/kubelet-server-current.pem");
         TestCerts.serving(CA, node).installLikeKubelet(cert);
-        Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "CERT_FILE",
-                cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "127.0.0.1:0", "LOG_FORMAT", "json"),
+        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, kubeconfig, cert, "HEALTH_ADDR", "127.0.0.1:0"),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
                 .redirectErrorStream(true).redirectOutput(cp.dir().resolve("memory.log").toFile()).start();
         try {

@@ -12,7 +12,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -45,9 +44,8 @@ class MemoryLimitIT {
             Path cert = dir.resolve("pki/kubelet-server-current.pem");
             Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
             // In the cgroup from its first instruction; settings in the environment, as in the DaemonSet.
-            ProcessBuilder agent = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG",
-                    cp.agentKubeconfig().toString(), "CERT_FILE", cert.toString(), "HEALTH_ADDR", "127.0.0.1:0",
-                    "LOG_FORMAT", "json"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
+            ProcessBuilder agent = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(), cert,
+                    "HEALTH_ADDR", "127.0.0.1:0", "STARTUP_JITTER", "3s"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
             List<String> cmd = new ArrayList<>(List.of("/bin/bash", "-c",
                     "echo $$ > " + cgroup.procs() + " && exec \"$@\"", "in-cgroup"));
             cmd.addAll(agent.command());

@@ -11,7 +11,6 @@ import io.github.kscu.testing.Kube;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
@@ -36,8 +35,8 @@ class RuntimeIT {
         io.github.kscu.testing.TestCerts.serving(io.github.kscu.testing.TestCerts.ca("ca"), node)
                 .installLikeKubelet(cert);
         Path log = dir.resolve("agent.log");
-        Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", cp.agentKubeconfig().toString(),
-                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "HEALTH_ADDR", "off", "SETTLE_DURATION", "1h"),
+        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(), cert, "SETTLE_DURATION",
+                "1h"),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"), "-XX:AOTMode=on",
                 "-Xlog:aot=info:file=" + dir.resolve("aot.log"))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
