@@ -2,7 +2,7 @@
 # Builds the agent's image and a pause image without a registry or a Docker engine, for the local-node
 # e2e provider: OCI archives that `ctr images import` loads into containerd.
 #
-# The agent image has the Dockerfile's layout and entrypoint: a base layer equivalent to distroless
+# The agent image has the Dockerfile's layout and entrypoint (read from the Dockerfile): a base layer equivalent to distroless
 # base-debian12 (glibc, libssl, tzdata, netbase, CA bundle, passwd with root/nonroot/nobody; no shell),
 # then the jlink runtime, then the app with an AOT cache trained chrooted in that very file system
 # (jlink/train-offline.sh), since a cache trained under another path is silently ignored.
@@ -36,6 +36,8 @@ done
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
+# The base layer comes from this host's packages, so the image is for this host's architecture.
+arch=$(dpkg --print-architecture)
 work=$(mktemp -d "$out/.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
@@ -111,20 +113,23 @@ umoci new --image "$oci:e2e"
 for layer in base jre app; do
 	umoci insert --image "$oci:e2e" "$work/$layer" /
 done
-umoci config --image "$oci:e2e" --os linux --architecture amd64 \
+# The Dockerfile's ENTRYPOINT (its exec-form JSON array), so the two images cannot drift apart.
+entrypoint=()
+mapfile -t entrypoint < <(sed -n '/^ENTRYPOINT/,/]$/p' "$repo/Dockerfile" | sed 's/^ENTRYPOINT//; s/\\$//' |
+	tr -d '\n' | jq -r '.[]')
+((${#entrypoint[@]} > 0)) || die "no exec-form ENTRYPOINT found in $repo/Dockerfile"
+umoci config --image "$oci:e2e" --os linux --architecture "$arch" \
 	--config.env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
 	--config.env SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt \
 	--config.workingdir / \
-	--config.entrypoint /opt/kscu/jre/bin/java --config.entrypoint @/opt/kscu/app/jvm.options \
-	--config.entrypoint -XX:AOTCache=/opt/kscu/app/app.aot --config.entrypoint -jar \
-	--config.entrypoint /opt/kscu/app/kubelet-server-cert-untaint.jar
+	"${entrypoint[@]/#/--config.entrypoint=}"
 layout agent "$AGENT_REF"
 
 oci=$work/pause.oci
 umoci init --layout "$oci"
 umoci new --image "$oci:e2e"
 umoci insert --image "$oci:e2e" "$work/pause" /
-umoci config --image "$oci:e2e" --os linux --architecture amd64 --config.user 65535:65535 \
+umoci config --image "$oci:e2e" --os linux --architecture "$arch" --config.user 65535:65535 \
 	--config.entrypoint /pause
 layout pause "$PAUSE_REF"
 
