@@ -4,8 +4,9 @@
 #
 # The agent image has the Dockerfile's layout and entrypoint (read from the Dockerfile): a base layer
 # equivalent to distroless base-debian12 (glibc, libssl, tzdata, netbase, CA bundle, passwd with
-# root/nonroot/nobody; no shell), then the jlink runtime, then the app with an AOT cache trained chrooted in that very file system
-# (jlink/train-offline.sh), since a cache trained under another path is silently ignored.
+# root/nonroot/nobody; no shell), then the jlink runtime, then the app with an AOT cache trained
+# chrooted in that very file system (jlink/train-offline.sh), since a cache trained under another
+# path is silently ignored.
 # The base layer's files are copied from this host's installed Debian 12 packages, so the build is
 # offline; the Dockerfile stays the user-facing build and pulls the real distroless base.
 #
