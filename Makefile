@@ -14,7 +14,8 @@ MVN := ./mvnw -B -ntp -Dgit.commit=$(shell git rev-parse --short HEAD 2>/dev/nul
 K8S_VERSION ?= v1.35.8
 ETCD_VERSION ?= v3.6.16
 KUSTOMIZE_VERSION ?= v5.8.2
-export K8S_VERSION ETCD_VERSION KUSTOMIZE_VERSION
+TOXIPROXY_VERSION ?= v2.5.0
+export K8S_VERSION ETCD_VERSION KUSTOMIZE_VERSION TOXIPROXY_VERSION
 TOOLS_BIN := $(CURDIR)/bin/tools
 export KSCU_TOOLS_BIN := $(TOOLS_BIN)
 
@@ -40,7 +41,7 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 	@echo "built $(JAR); try: $(JAVA_HOME)/bin/java -jar $(JAR) --help"
 
 .PHONY: tools
-tools: ## Build or reuse etcd, Kubernetes and kustomize (cached per version outside the repo).
+tools: ## Build or reuse etcd, Kubernetes, kustomize and Toxiproxy (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
 .PHONY: unit

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Scenario 1: the node joins with the startup taint while its serving CSR is pending. The agent runs
-# but must neither remove the taint nor report Ready, however long the certificate takes.
+# but must not remove the taint, however long the certificate takes; it is not Ready until it has
+# reported the timeout, so that a stuck node does not stall the DaemonSet's rollouts for ever.
 
 setup() {
 	load helpers
@@ -34,4 +35,15 @@ setup() {
 	refute pod_ready "$pod"
 	[[ $(pod_field "$pod" '{.status.containerStatuses[0].restartCount}') == 0 ]]
 	has_pending_csr
+	# The controller-manager counts the node unavailable: what stalls a rollout at maxUnavailable.
+	[[ $(ds_unavailable) == 1 ]]
+}
+
+@test "after cert-check-duration the timeout is reported and the pod turns Ready, the taint stays" {
+	eventually 90 has_event ServingCertificateTimeout
+	eventually 30 agent_ready
+	has_our_taint
+	has_pending_csr
+	eventually 30 ds_all_available
+	kctl -n "$NS" rollout status daemonset/kubelet-server-cert-untaint --timeout=30s
 }

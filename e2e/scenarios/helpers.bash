@@ -63,6 +63,12 @@ agent_ready() {
 	pod=$(agent_pod) && [[ -n $pod ]] && pod_ready "$pod"
 }
 
+# A field of the DaemonSet's status, as the real controller-manager computes it ("" when unset).
+ds_status() { kctl -n "$NS" get daemonset kubelet-server-cert-untaint -o jsonpath="{.status.$1}"; }
+# What the DaemonSet controller counts against maxUnavailable: nodes whose pod is not available.
+ds_unavailable() { local n; n=$(ds_status numberUnavailable) && echo "${n:-0}"; }
+ds_all_available() { [[ $(ds_unavailable) == 0 ]]; }
+
 agent_log_has() {
 	local log
 	log=$(kctl -n "$NS" logs "$(agent_pod)") && [[ $log == *"$1"* ]]

@@ -1,21 +1,22 @@
 #!/usr/bin/env bash
-# Builds the binaries the e2e tests run (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize) from Go
-# modules: release downloads are not reachable from our machines, the Go
-# module proxy is. Results are cached outside the repo, one directory per tool
-# and version, so a cold build (~tens of minutes on 2 cores, almost all of it
-# Kubernetes) happens once per machine and version; later runs only check the
-# cache and never start go.
+# Builds the binaries the tests run (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize, and
+# toxiproxy-server for the fault tier) from Go modules: release downloads are
+# not reachable from our machines, the Go module proxy is. Results are cached
+# outside the repo, one directory per tool and version, so a cold build (~tens
+# of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
+# and version; later runs only check the cache and never start go.
 #
 # Usage: e2e/tools/build.sh [--link DIR]
 #   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
-#   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOOLS_BIN (the
-#   symlink directory). Progress goes to stderr.
-# Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION override the pins
-#   below; KSCU_TOOLS_CACHE overrides the cache root; SOURCE_DATE_EPOCH fixes
-#   the Kubernetes buildDate; K8S_GIT_COMMIT sets its gitCommit (the module
-#   proxy does not say which commit a tag is, so it is empty by default).
+#   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
+#   TOOLS_BIN (the symlink directory). Progress goes to stderr.
+# Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION
+#   override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
+#   gitCommit (the module proxy does not say which commit a tag is, so it is
+#   empty by default).
 set -euo pipefail
 
 # The pins. They match e2e/tools/k8s/go.mod and e2e/tools/etcd/go.mod; a
@@ -26,6 +27,7 @@ set -euo pipefail
 K8S_VERSION=${K8S_VERSION:-v1.35.8}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.2}
+TOXIPROXY_VERSION=${TOXIPROXY_VERSION:-v2.5.0}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
@@ -38,7 +40,7 @@ die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '10,18s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '10,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
 while (($#)); do
@@ -185,23 +187,36 @@ build_kustomize() {
 	[[ $got == "$KUSTOMIZE_VERSION" ]] || die "kustomize version says '$got'"
 }
 
+build_toxiproxy() {
+	local out=$1 got
+	# The module's server command is named "server"; installed under its upstream name.
+	GOBIN=$out/src CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
+		"github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
+	mv "$out/src/server" "$out/bin/toxiproxy-server"
+	got=$("$out/bin/toxiproxy-server" -version 2>&1 || true)
+	[[ -n $got ]] || die "toxiproxy-server -version printed nothing"
+}
+
 # The copies in the cache are built on their own: no workspace of the caller's.
 export GOWORK=off
 
 ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"
 ensure etcd "$ETCD_VERSION" build_etcd etcd
 ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
+ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server
 
 K8S_DIR=$CACHE_ROOT/kubernetes-$K8S_VERSION/bin
 ETCD_DIR=$CACHE_ROOT/etcd-$ETCD_VERSION/bin
 KUSTOMIZE_DIR=$CACHE_ROOT/kustomize-$KUSTOMIZE_VERSION/bin
+TOXIPROXY_DIR=$CACHE_ROOT/toxiproxy-$TOXIPROXY_VERSION/bin
 
-# link_all DIR: DIR/<binary> -> the cached binary, for all seven. Each link is
+# link_all DIR: DIR/<binary> -> the cached binary, for all eight. Each link is
 # replaced by a rename, so a reader never sees it missing.
 link_all() {
 	local dir=$1 b target
 	mkdir -p "$dir"
-	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize"; do
+	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize" \
+		"$TOXIPROXY_DIR/toxiproxy-server"; do
 		b=${target##*/}
 		ln -sfn "$target" "$dir/.$b.tmp.$$"
 		mv -Tf "$dir/.$b.tmp.$$" "$dir/$b"
@@ -220,4 +235,5 @@ printf '%s=%s\n' \
 	KUBERNETES_BIN "$K8S_DIR" \
 	ETCD_BIN "$ETCD_DIR" \
 	KUSTOMIZE_BIN "$KUSTOMIZE_DIR" \
+	TOXIPROXY_BIN "$TOXIPROXY_DIR" \
 	TOOLS_BIN "$tools_bin"

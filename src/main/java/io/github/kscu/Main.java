@@ -1,16 +1,15 @@
 package io.github.kscu;
 
 import io.github.kscu.agent.Agent;
+import io.github.kscu.agent.Wiring;
 import io.github.kscu.config.CommandLineParser;
 import io.github.kscu.config.CommandLineParser.Outcome;
 import io.github.kscu.config.InvalidSettingException;
 import io.github.kscu.config.Setting;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.HealthServer;
-import io.github.kscu.kube.KubeClients;
 import io.github.kscu.log.Fields;
 import io.github.kscu.log.LogSetup;
-import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.util.Map;
@@ -67,20 +66,12 @@ public final class Main {
     private static int runAgent(Settings settings, PrintStream err) {
         LogSetup.configure(settings.logFormat(), settings.logLevel());
         TaggedLogger log = Logger.tag("main");
-        ApiClient client;
-        try {
-            client = KubeClients.create(settings.kubeconfig());
-        } catch (IOException | RuntimeException e) {
-            err.println(CommandLineParser.NAME + ": invalid " + Setting.KUBECONFIG.displayName() + ": "
-                    + e.getMessage());
-            return INVALID;
-        }
         CountDownLatch stop = new CountDownLatch(1);
         Agent agent;
         try {
-            agent = new Agent(settings, client);
-        } catch (IllegalArgumentException e) {
-            // A CA bundle that does not parse: a setting, found only when the file is read.
+            agent = Wiring.agent(settings);
+        } catch (InvalidSettingException e) {
+            // A kubeconfig or CA bundle that does not load: a setting, found only when the file is read.
             err.println(CommandLineParser.NAME + ": " + e.getMessage());
             return INVALID;
         }

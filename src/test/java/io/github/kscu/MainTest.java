@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class MainTest {
     record Result(int code, String out, String err) {
@@ -28,6 +31,32 @@ class MainTest {
         assertThat(r.err()).isEqualTo("kubelet-server-cert-untaint: invalid --taint-key (TAINT_KEY) \"a.io/x:Bad\": taint"
                 + " effect \"Bad\" is not NoSchedule, PreferNoSchedule or NoExecute; accepted: a comma list of key or"
                 + " key:Effect\n");
+    }
+
+    @Test
+    void aBusyPollingCertCheckIntervalExitsTwoNamingTheFloor() {
+        Result r = main(Map.of("NODE_NAME", "n"), "--cert-check-interval", "0.0001ms");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("kubelet-server-cert-untaint: invalid --cert-check-interval (CERT_CHECK_INTERVAL)"
+                + " \"0.0001ms\": below the floor of 100ms").hasLineCount(1);
+    }
+
+    @Test
+    void aCaBundleThatDoesNotParseExitsTwoWithOneLine(@TempDir Path dir) throws Exception {
+        Path ca = Files.writeString(dir.resolve("ca.crt"), "not a certificate");
+        Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
+                apiVersion: v1
+                kind: Config
+                clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+                users: [{name: u, user: {token: t}}]
+                contexts: [{name: x, context: {cluster: c, user: u}}]
+                current-context: x
+                """);
+        Result r = main(Map.of("NODE_NAME", "n", "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", "127.0.0.1:1",
+                "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off"));
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).startsWith("kubelet-server-cert-untaint: invalid --kubelet-ca-file (KUBELET_CA_FILE) \""
+                + ca + "\": ").contains("accepted: a PEM CA bundle path, or none").hasLineCount(1);
     }
 
     @Test

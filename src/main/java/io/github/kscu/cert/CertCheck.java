@@ -6,7 +6,7 @@ import java.time.Instant;
 public sealed interface CertCheck {
 
     /** Why a certificate is not (yet) usable; each is logged once when it first appears. */
-    enum Reason {
+    enum Problem {
         MISSING("file does not exist"),
         DANGLING_SYMLINK("symlink points to a missing file"),
         NOT_A_FILE("not a regular file"),
@@ -26,7 +26,7 @@ public sealed interface CertCheck {
 
         private final String description;
 
-        Reason(String description) {
+        Problem(String description) {
             this.description = description;
         }
 
@@ -43,9 +43,9 @@ public sealed interface CertCheck {
     record Valid(String subject, Instant notBefore, Instant notAfter, String identityWarning) implements CertCheck {
     }
 
-    record NotYet(Reason reason, String detail) implements CertCheck {
+    record NotYet(Problem problem, String detail) implements CertCheck {
         public String describe() {
-            return detail == null || detail.isEmpty() ? reason.description() : reason.description() + ": " + detail;
+            return detail == null || detail.isEmpty() ? problem.description() : problem.description() + ": " + detail;
         }
     }
 

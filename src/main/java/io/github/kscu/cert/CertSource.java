@@ -9,9 +9,12 @@ public interface CertSource extends AutoCloseable {
 
     /**
      * Blocks until something may have changed (a file event) or {@code max} has passed, whichever comes
-     * first. Spurious returns are fine: the caller simply checks again.
+     * first; a source without change events may return earlier, at its own probing pace. Spurious
+     * returns are fine: the caller simply checks again.
+     *
+     * @return true when woken by a change notification, false when the time (or the pace) ran out
      */
-    void awaitChange(Duration max) throws InterruptedException;
+    boolean awaitChange(Duration max) throws InterruptedException;
 
     @Override
     void close();

@@ -1,7 +1,7 @@
 package io.github.kscu.cert;
 
 import io.github.kscu.cert.CertCheck.NotYet;
-import io.github.kscu.cert.CertCheck.Reason;
+import io.github.kscu.cert.CertCheck.Problem;
 import io.github.kscu.cert.CertCheck.Valid;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -48,30 +48,30 @@ public final class CertificateValidator {
         try {
             if (!Files.exists(file)) {
                 return Files.isSymbolicLink(file)
-                        ? new NotYet(Reason.DANGLING_SYMLINK, file.toString())
-                        : new NotYet(Reason.MISSING, file.toString());
+                        ? new NotYet(Problem.DANGLING_SYMLINK, file.toString())
+                        : new NotYet(Problem.MISSING, file.toString());
             }
             if (!Files.isRegularFile(file)) {
-                return new NotYet(Reason.NOT_A_FILE, file.toString());
+                return new NotYet(Problem.NOT_A_FILE, file.toString());
             }
             long size = Files.size(file);
             if (size == 0) {
-                return new NotYet(Reason.EMPTY, file.toString());
+                return new NotYet(Problem.EMPTY, file.toString());
             }
             if (size > MAX_BYTES) {
-                return new NotYet(Reason.TOO_LARGE, file.toString());
+                return new NotYet(Problem.TOO_LARGE, file.toString());
             }
             bytes = Files.readAllBytes(file);
             return checkPem(bytes, now);
         } catch (NoSuchFileException e) {
             // Swapped away between the checks above and the read: the next event brings the new one.
-            return new NotYet(Files.isSymbolicLink(file) ? Reason.DANGLING_SYMLINK
-                    : Reason.MISSING, file.toString());
+            return new NotYet(Files.isSymbolicLink(file) ? Problem.DANGLING_SYMLINK
+                    : Problem.MISSING, file.toString());
         } catch (AccessDeniedException e) {
-            return new NotYet(Reason.UNREADABLE, file + " (the kubelet's PEM is 0600 root: run as uid 0 or use"
+            return new NotYet(Problem.UNREADABLE, file + " (the kubelet's PEM is 0600 root: run as uid 0 or use"
                     + " --cert-source=kubelet)");
         } catch (IOException e) {
-            return new NotYet(Reason.UNREADABLE, file + ": " + e.getMessage());
+            return new NotYet(Problem.UNREADABLE, file + ": " + e.getMessage());
         } finally {
             if (bytes != null) {
                 Arrays.fill(bytes, (byte) 0);
@@ -82,11 +82,11 @@ public final class CertificateValidator {
     /** Checks PEM bytes: at least one CERTIFICATE block that parses; the first one is the leaf. */
     public CertCheck checkPem(byte[] bytes, Instant now) {
         if (bytes.length == 0) {
-            return new NotYet(Reason.EMPTY, null);
+            return new NotYet(Problem.EMPTY, null);
         }
         String text = new String(bytes, StandardCharsets.ISO_8859_1);
         if (!text.contains(BEGIN)) {
-            return new NotYet((bytes[0] & 0xff) == 0x30 ? Reason.DER : Reason.NO_CERTIFICATE, null);
+            return new NotYet((bytes[0] & 0xff) == 0x30 ? Problem.DER : Problem.NO_CERTIFICATE, null);
         }
         List<X509Certificate> chain = new ArrayList<>();
         int pos = 0;
@@ -97,13 +97,13 @@ public final class CertificateValidator {
             }
             int labelEnd = text.indexOf(DASHES, begin + BEGIN.length());
             if (labelEnd < 0) {
-                return new NotYet(Reason.TRUNCATED, "BEGIN line is cut off");
+                return new NotYet(Problem.TRUNCATED, "BEGIN line is cut off");
             }
             String label = text.substring(begin + BEGIN.length(), labelEnd);
             String endMarker = "-----END " + label + DASHES;
             int end = text.indexOf(endMarker, labelEnd);
             if (end < 0) {
-                return new NotYet(Reason.TRUNCATED, label);
+                return new NotYet(Problem.TRUNCATED, label);
             }
             pos = end + endMarker.length();
             if (!"CERTIFICATE".equals(label)) {
@@ -114,11 +114,11 @@ public final class CertificateValidator {
                 byte[] der = Base64.getMimeDecoder().decode(body);
                 chain.add((X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der)));
             } catch (IllegalArgumentException | CertificateException e) {
-                return new NotYet(Reason.CORRUPT, e.getMessage());
+                return new NotYet(Problem.CORRUPT, e.getMessage());
             }
         }
         if (chain.isEmpty()) {
-            return new NotYet(Reason.NO_CERTIFICATE, null);
+            return new NotYet(Problem.NO_CERTIFICATE, null);
         }
         return checkLeaf(chain.getFirst(), now);
     }
@@ -128,17 +128,17 @@ public final class CertificateValidator {
         Instant notBefore = leaf.getNotBefore().toInstant();
         Instant notAfter = leaf.getNotAfter().toInstant();
         if (now.isAfter(notAfter)) {
-            return new NotYet(Reason.EXPIRED, "notAfter " + notAfter);
+            return new NotYet(Problem.EXPIRED, "notAfter " + notAfter);
         }
         if (now.plus(CLOCK_SKEW).isBefore(notBefore)) {
-            return new NotYet(Reason.NOT_YET_VALID, "notBefore " + notBefore);
+            return new NotYet(Problem.NOT_YET_VALID, "notBefore " + notBefore);
         }
         String subject = leaf.getSubjectX500Principal().getName(X500Principal.RFC2253);
         String expected = "system:node:" + nodeName;
         String warning = null;
         if (!expected.equals(commonName(subject))) {
             if (requireIdentity) {
-                return new NotYet(Reason.IDENTITY_MISMATCH, "subject " + subject + ", expected CN=" + expected);
+                return new NotYet(Problem.IDENTITY_MISMATCH, "subject " + subject + ", expected CN=" + expected);
             }
             warning = "subject " + subject + " is not CN=" + expected;
         }

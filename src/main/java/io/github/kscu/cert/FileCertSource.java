@@ -46,13 +46,15 @@ public final class FileCertSource implements CertSource {
     }
 
     @Override
-    public void awaitChange(Duration max) throws InterruptedException {
+    public boolean awaitChange(Duration max) throws InterruptedException {
         if (ensureWatch()) {
-            return; // the watch moved closer to the file: look again at once
+            return true; // the watch moved closer to the file: look again at once
         }
         if (changed.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS)) {
             changed.drainPermits();
+            return true;
         }
+        return false;
     }
 
     /** Watches the nearest existing ancestor of the file; true if the watched directory changed. */

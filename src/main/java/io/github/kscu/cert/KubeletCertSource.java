@@ -1,7 +1,7 @@
 package io.github.kscu.cert;
 
 import io.github.kscu.cert.CertCheck.NotYet;
-import io.github.kscu.cert.CertCheck.Reason;
+import io.github.kscu.cert.CertCheck.Problem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
@@ -73,7 +73,7 @@ public final class KubeletCertSource implements CertSource {
         this.tls = SSLContext.getInstance("TLS");
         // Accept whatever is presented: the decision is ours, after the handshake, with a precise reason
         // ("expired", "untrusted") instead of one opaque handshake failure.
-        this.tls.init(null, new TrustManager[] {new CapturingTrustManager()}, null);
+        this.tls.init(null, new TrustManager[] {new DeferringTrustManager()}, null);
     }
 
     private static Set<TrustAnchor> anchors(Path caFile) throws IOException, GeneralSecurityException {
@@ -102,13 +102,13 @@ public final class KubeletCertSource implements CertSource {
                 chain = (X509Certificate[]) socket.getSession().getPeerCertificates();
             }
         } catch (ConnectException e) {
-            return new NotYet(Reason.NO_CONNECTION, host + ":" + port);
+            return new NotYet(Problem.NO_CONNECTION, host + ":" + port);
         } catch (SocketTimeoutException e) {
-            return new NotYet(Reason.NO_CONNECTION, host + ":" + port + " timed out");
+            return new NotYet(Problem.NO_CONNECTION, host + ":" + port + " timed out");
         } catch (SSLException e) {
-            return new NotYet(Reason.HANDSHAKE_FAILED, e.getMessage());
+            return new NotYet(Problem.HANDSHAKE_FAILED, e.getMessage());
         } catch (IOException e) {
-            return new NotYet(Reason.NO_CONNECTION, host + ":" + port + ": " + e.getMessage());
+            return new NotYet(Problem.NO_CONNECTION, host + ":" + port + ": " + e.getMessage());
         }
         return checkChain(chain);
     }
@@ -116,7 +116,7 @@ public final class KubeletCertSource implements CertSource {
     /** The checks after a completed handshake; package-private for tests. */
     CertCheck checkChain(X509Certificate[] chain) {
         if (chain.length == 0) {
-            return new NotYet(Reason.NO_CERTIFICATE, "the kubelet presented no certificate");
+            return new NotYet(Problem.NO_CERTIFICATE, "the kubelet presented no certificate");
         }
         CertCheck leaf = validator.checkLeaf(chain[0], clock.instant());
         if (!(leaf instanceof CertCheck.Valid valid)) {
@@ -130,15 +130,15 @@ public final class KubeletCertSource implements CertSource {
                 CertPathValidator.getInstance("PKIX").validate(
                         CertificateFactory.getInstance("X.509").generateCertPath(Arrays.asList(chain)), params);
             } catch (CertPathValidatorException e) {
-                return new NotYet(Reason.UNTRUSTED, e.getMessage());
+                return new NotYet(Problem.UNTRUSTED, e.getMessage());
             } catch (GeneralSecurityException e) {
-                return new NotYet(Reason.UNTRUSTED, e.toString());
+                return new NotYet(Problem.UNTRUSTED, e.toString());
             }
         }
         String sanProblem = sanProblem(chain[0]);
         if (sanProblem != null) {
             if (requireIdentity) {
-                return new NotYet(Reason.IDENTITY_MISMATCH, sanProblem);
+                return new NotYet(Problem.IDENTITY_MISMATCH, sanProblem);
             }
             String warning = valid.identityWarning() == null ? sanProblem : valid.identityWarning() + "; " + sanProblem;
             return new CertCheck.Valid(valid.subject(), valid.notBefore(), valid.notAfter(), warning);
@@ -183,8 +183,9 @@ public final class KubeletCertSource implements CertSource {
     }
 
     @Override
-    public void awaitChange(Duration max) throws InterruptedException {
+    public boolean awaitChange(Duration max) throws InterruptedException {
         Thread.sleep(max.compareTo(PROBE_INTERVAL) < 0 ? max : PROBE_INTERVAL);
+        return false; // no change events: the caller probes again at this pace
     }
 
     @Override
@@ -193,7 +194,7 @@ public final class KubeletCertSource implements CertSource {
     }
 
     /** Trusts everything during the handshake; {@link #checkChain} decides afterwards. */
-    private static final class CapturingTrustManager implements X509TrustManager {
+    private static final class DeferringTrustManager implements X509TrustManager {
         @Override
         public void checkClientTrusted(X509Certificate[] chain, String authType) {
             throw new UnsupportedOperationException("client side only");

@@ -6,7 +6,12 @@ public final class InvalidSettingException extends Exception {
         super(message, null, false, false);
     }
 
-    static InvalidSettingException of(Setting setting, String value, String why) {
+    /** A setting whose value parsed but whose target does not load: "invalid --x (X): detail". */
+    public static InvalidSettingException because(Setting setting, String detail) {
+        return new InvalidSettingException("invalid " + setting.displayName() + ": " + detail);
+    }
+
+    public static InvalidSettingException of(Setting setting, String value, String why) {
         String shown = value == null ? "<unset>" : '"' + value + '"';
         return new InvalidSettingException("invalid " + setting.displayName() + " " + shown + ": " + why
                 + "; accepted: " + setting.accepted());

@@ -21,7 +21,7 @@ public enum Setting {
     KUBELET_CA_FILE("kubelet-ca-file", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
             "a PEM CA bundle path, or none",
             "CA bundle that must have signed the kubelet's certificate; none skips chain verification."),
-    CERT_CHECK_INTERVAL("cert-check-interval", "2s", "a positive duration such as 2, 2s or 500ms",
+    CERT_CHECK_INTERVAL("cert-check-interval", "2s", "a duration of at least 100ms such as 2, 2s or 500ms",
             "Safety-net poll interval; file changes are seen at once through inotify."),
     CERT_CHECK_DURATION("cert-check-duration", "75s", "a duration such as 75, 75s or 1m15s",
             "How long to wait for a valid certificate before the timeout policy applies."),

@@ -2,7 +2,6 @@ package io.github.kscu.config;
 
 import io.github.kscu.taint.TaintSelector;
 import java.nio.file.Files;
-import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -10,7 +9,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -25,7 +23,7 @@ import java.util.stream.Collectors;
 public record Settings(
         String nodeName,
         List<TaintSelector> taints,
-        CertSource certSource,
+        CertSourceKind certSource,
         Path certFile,
         String kubeletAddress,
         Path kubeletCaFile,
@@ -43,7 +41,8 @@ public record Settings(
         LogFormat logFormat,
         LogLevel logLevel) {
 
-    public enum CertSource { FILE, KUBELET }
+    /** Where the certificate is looked at: named apart from {@link io.github.kscu.cert.CertSource}, the thing that looks. */
+    public enum CertSourceKind { FILE, KUBELET }
 
     public enum OnCertTimeout { KEEP_WAITING, REMOVE_TAINT }
 
@@ -55,7 +54,8 @@ public record Settings(
 
     private static final Pattern NODE_NAME =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
-    private static final Pattern HOST_PORT = Pattern.compile("(?:\\[([0-9A-Fa-f:.]+)]|([^:\\[\\]]*)):(\\d{1,5})");
+    /** Below this a poll only burns CPU; the kubelet source probes at its own pace anyway. */
+    public static final Duration MIN_CERT_CHECK_INTERVAL = Duration.ofMillis(100);
 
     public Settings {
         taints = List.copyOf(taints);
@@ -66,26 +66,27 @@ public record Settings(
      * command line is folded into the same map first, so flags win over the environment.
      */
     public static Settings fromMap(Map<String, String> values) throws InvalidSettingException {
-        Reader r = new Reader(values);
+        SettingsReader r = new SettingsReader(values);
         String nodeName = r.required(Setting.NODE_NAME);
         if (nodeName.length() > 253 || !NODE_NAME.matcher(nodeName).matches()) {
             throw InvalidSettingException.of(Setting.NODE_NAME, nodeName, "not a lowercase DNS subdomain");
         }
         List<TaintSelector> taints = parseTaints(r.get(Setting.TAINT_KEY));
-        CertSource certSource = r.choice(Setting.CERT_SOURCE, CertSource.class);
+        CertSourceKind certSource = r.choice(Setting.CERT_SOURCE, CertSourceKind.class);
         Path certFile = r.path(Setting.CERT_FILE);
         if (!certFile.isAbsolute()) {
             throw InvalidSettingException.of(Setting.CERT_FILE, r.get(Setting.CERT_FILE), "not an absolute path");
         }
-        String kubeletAddress = kubeletAddress(r, certSource == CertSource.KUBELET);
+        String kubeletAddress = kubeletAddress(r, certSource == CertSourceKind.KUBELET);
         Path kubeletCa = "none".equals(r.get(Setting.KUBELET_CA_FILE)) ? null : r.path(Setting.KUBELET_CA_FILE);
-        if (certSource == CertSource.KUBELET && kubeletCa != null && !Files.isReadable(kubeletCa)) {
+        if (certSource == CertSourceKind.KUBELET && kubeletCa != null && !Files.isReadable(kubeletCa)) {
             throw InvalidSettingException.of(Setting.KUBELET_CA_FILE, kubeletCa.toString(), "file is not readable");
         }
         Duration interval = r.duration(Setting.CERT_CHECK_INTERVAL);
-        if (interval.isZero()) {
+        if (interval.compareTo(MIN_CERT_CHECK_INTERVAL) < 0) {
             throw InvalidSettingException.of(Setting.CERT_CHECK_INTERVAL, r.get(Setting.CERT_CHECK_INTERVAL),
-                    "must be greater than zero");
+                    "below the floor of " + Durations.format(MIN_CERT_CHECK_INTERVAL) + " (a shorter poll only burns CPU:"
+                            + " file changes are seen at once through inotify)");
         }
         Path kubeconfig = null;
         String kc = r.get(Setting.KUBECONFIG);
@@ -132,20 +133,6 @@ public record Settings(
         return out;
     }
 
-    /** A copy with another node name, for running many agents in one process (tests, benchmarks). */
-    public Settings withNodeName(String name) {
-        return new Settings(name, taints, certSource, certFile, kubeletAddress, kubeletCaFile, certCheckInterval,
-                certCheckDuration, onCertTimeout, taintWatcherDuration, startupJitter, settleDuration, mode,
-                skipCertCheck, requireCertIdentity, kubeconfig, healthAddress, logFormat, logLevel);
-    }
-
-    /** A copy reading the certificate from another file. */
-    public Settings withCertFile(Path file) {
-        return new Settings(nodeName, taints, certSource, file, kubeletAddress, kubeletCaFile, certCheckInterval,
-                certCheckDuration, onCertTimeout, taintWatcherDuration, startupJitter, settleDuration, mode,
-                skipCertCheck, requireCertIdentity, kubeconfig, healthAddress, logFormat, logLevel);
-    }
-
     /** How an enum value is spelled in flags and output: {@code KEEP_WAITING} is {@code keep-waiting}. */
     public static String lower(Enum<?> e) {
         return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -166,10 +153,13 @@ public record Settings(
         return out;
     }
 
-    private static String kubeletAddress(Reader r, boolean needed) throws InvalidSettingException {
+    private static String kubeletAddress(SettingsReader r, boolean needed) throws InvalidSettingException {
         String raw = r.get(Setting.KUBELET_ADDRESS);
+        if (raw.isEmpty() && !needed) {
+            return null; // as --print-config shows an address that could not be derived
+        }
         if (raw.contains("$HOST_IP")) {
-            String hostIp = r.values.getOrDefault("HOST_IP", "").strip();
+            String hostIp = r.raw("HOST_IP").strip();
             if (hostIp.isEmpty()) {
                 if (needed) {
                     throw InvalidSettingException.of(Setting.KUBELET_ADDRESS, raw,
@@ -179,90 +169,22 @@ public record Settings(
             }
             raw = raw.replace("$HOST_IP", hostIp.indexOf(':') >= 0 ? "[" + hostIp + "]" : hostIp);
         }
-        Matcher m = matchHostPort(raw);
-        if (m == null || m.host().isEmpty() || m.port() < 1) {
+        ListenAddress a = ListenAddress.parse(raw);
+        if (a == null || a.host().isEmpty() || a.port() < 1) {
             throw InvalidSettingException.of(Setting.KUBELET_ADDRESS, raw, "not host:port");
         }
         return raw;
     }
 
-    private static ListenAddress healthAddress(Reader r) throws InvalidSettingException {
+    private static ListenAddress healthAddress(SettingsReader r) throws InvalidSettingException {
         String raw = r.get(Setting.HEALTH_ADDR);
         if ("off".equals(raw)) {
             return null;
         }
-        Matcher m = matchHostPort(raw);
-        if (m == null) {
+        ListenAddress a = ListenAddress.parse(raw);
+        if (a == null) {
             throw InvalidSettingException.of(Setting.HEALTH_ADDR, raw);
         }
-        return new ListenAddress(m.host(), m.port());
-    }
-
-    private record Matcher(String host, int port) {
-    }
-
-    private static Matcher matchHostPort(String raw) {
-        java.util.regex.Matcher m = HOST_PORT.matcher(raw.strip());
-        if (!m.matches()) {
-            return null;
-        }
-        int port = Integer.parseInt(m.group(3));
-        if (port > 65535) {
-            return null;
-        }
-        return new Matcher(m.group(1) != null ? m.group(1) : m.group(2), port);
-    }
-
-    /** Reads raw values with their defaults and turns a bad one into its one-line error. */
-    private record Reader(Map<String, String> values) {
-        String get(Setting s) {
-            String v = values.get(s.env());
-            return v == null ? (s.defaultValue() == null ? null : s.defaultValue()) : v.strip();
-        }
-
-        String required(Setting s) throws InvalidSettingException {
-            String v = get(s);
-            if (v == null || v.isEmpty()) {
-                throw InvalidSettingException.of(s, v, "required");
-            }
-            return v;
-        }
-
-        Path path(Setting s) throws InvalidSettingException {
-            String v = get(s);
-            try {
-                return Path.of(v);
-            } catch (InvalidPathException e) {
-                throw InvalidSettingException.of(s, v, "not a path");
-            }
-        }
-
-        Duration duration(Setting s) throws InvalidSettingException {
-            String v = get(s);
-            Optional<Duration> d = Durations.parse(v);
-            if (d.isEmpty()) {
-                throw InvalidSettingException.of(s, v);
-            }
-            return d.get();
-        }
-
-        boolean bool(Setting s) throws InvalidSettingException {
-            String v = get(s);
-            return switch (v) {
-                case "1", "t", "T", "true", "TRUE", "True" -> true;
-                case "0", "f", "F", "false", "FALSE", "False" -> false;
-                default -> throw InvalidSettingException.of(s, v);
-            };
-        }
-
-        <E extends Enum<E>> E choice(Setting s, Class<E> type) throws InvalidSettingException {
-            String v = get(s);
-            for (E e : type.getEnumConstants()) {
-                if (lower(e).equals(v)) {
-                    return e;
-                }
-            }
-            throw InvalidSettingException.of(s, v);
-        }
+        return a;
     }
 }

@@ -10,7 +10,11 @@ public enum Reason {
     STARTUP_TAINT_REMOVED("StartupTaintRemoved", "Normal", "RemoveStartupTaint"),
     STARTUP_TAINT_READDED("StartupTaintReadded", "Normal", "RemoveStartupTaint"),
     SERVING_CERTIFICATE_TIMEOUT("ServingCertificateTimeout", "Warning", "WaitForServingCertificate"),
-    TAINT_REMOVAL_SLOW("TaintRemovalSlow", "Warning", "RemoveStartupTaint");
+    /** A certificate that was valid no longer is (expired, replaced by a bad one): nothing is removed now. */
+    SERVING_CERTIFICATE_INVALID("ServingCertificateInvalid", "Warning", "WaitForServingCertificate"),
+    TAINT_REMOVAL_SLOW("TaintRemovalSlow", "Warning", "RemoveStartupTaint"),
+    /** The taint was back in our own PATCH's answer: a webhook, a policy or another writer re-adds it. */
+    STARTUP_TAINT_CONTESTED("StartupTaintContested", "Warning", "RemoveStartupTaint");
 
     private final String value;
     private final String eventType;

@@ -1,6 +1,5 @@
 package io.github.kscu.kube;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
@@ -32,7 +31,29 @@ final class NodeJson {
                 taints.add(new Taint(string(t, "key"), string(t, "value"), string(t, "effect"), t.toString()));
             }
         }
-        return new NodeSnapshot(string(meta, "name"), string(meta, "uid"), string(meta, "resourceVersion"), taints);
+        return new NodeSnapshot(string(meta, "name"), string(meta, "uid"), string(meta, "resourceVersion"), taints,
+                taintWriters(meta));
+    }
+
+    /** The managedFields entries whose fieldsV1 hold {@code f:spec.f:taints}. */
+    private static List<NodeSnapshot.FieldWriter> taintWriters(JsonObject meta) {
+        JsonElement raw = meta == null ? null : meta.get("managedFields");
+        if (raw == null || !raw.isJsonArray()) {
+            return List.of();
+        }
+        List<NodeSnapshot.FieldWriter> out = new ArrayList<>(2);
+        for (JsonElement e : raw.getAsJsonArray()) {
+            if (!e.isJsonObject()) {
+                continue;
+            }
+            JsonObject entry = e.getAsJsonObject();
+            JsonObject spec = object(object(entry, "fieldsV1"), "f:spec");
+            if (spec != null && spec.has("f:taints")) {
+                out.add(new NodeSnapshot.FieldWriter(string(entry, "manager"), string(entry, "operation"),
+                        string(entry, "time")));
+            }
+        }
+        return out;
     }
 
     static JsonObject object(JsonObject parent, String name) {
@@ -49,9 +70,5 @@ final class NodeJson {
         }
         JsonElement e = parent.get(name);
         return e != null && e.isJsonPrimitive() ? e.getAsString() : null;
-    }
-
-    static JsonArray array(String json) {
-        return JsonParser.parseString(json).getAsJsonArray();
     }
 }

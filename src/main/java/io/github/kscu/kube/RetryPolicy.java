@@ -17,10 +17,19 @@ import java.util.random.RandomGenerator;
  *   <li>Anything else (401/403/404...): backoff as well, because the agent never gives up while it runs;
  *   RBAC being fixed or a Node being re-created are both things that end.</li>
  * </ul>
+ *
+ * <p>Backoff grows exponentially but never beyond a fifth of how long the requests have been failing
+ * ({@link #OUTAGE_SHARE}), so after an outage of length T the next attempt comes at most T/5 (and at most
+ * {@link #CAP}) after the apiserver is back. Pure exponential backoff was rejected: after a 20 s outage it
+ * could wait another 13 s, for a node that only needs one PATCH. Over a long outage both converge on the
+ * cap, so the request count differs by a few dozen per node at most.
  */
 public final class RetryPolicy {
     public static final Duration BASE = Duration.ofMillis(200);
     public static final Duration CAP = Duration.ofSeconds(30);
+    /** The backoff window is at most this share of the time spent failing (but at least {@link #OUTAGE_FLOOR}). */
+    static final int OUTAGE_SHARE = 5;
+    static final Duration OUTAGE_FLOOR = Duration.ofSeconds(1);
     static final int IMMEDIATE_CONFLICT_RETRIES = 3;
     /** Events are best effort: this many attempts at most. */
     public static final int EVENT_ATTEMPTS = 3;
@@ -40,16 +49,32 @@ public final class RetryPolicy {
      * @param refetch whether to read the node again before the next write
      */
     public record Decision(Duration delay, boolean refetch) {
+        /**
+         * The delay still to wait after an attempt that took {@code took}. A request that got no answer
+         * (a timeout, a black hole) has already waited that long, so the backoff counts from its start;
+         * an answer's {@code Retry-After} counts from the answer.
+         */
+        public Duration remaining(ApiFailure failure, Duration took) {
+            if (failure.status() != ApiFailure.NO_RESPONSE) {
+                return delay;
+            }
+            Duration left = delay.minus(took);
+            return left.isNegative() ? Duration.ZERO : left;
+        }
     }
 
-    /** @param attempt how many failures in a row so far, counting this one (1 for the first) */
-    public Decision afterFailure(ApiFailure failure, int attempt) {
+    /**
+     * @param attempt    how many failures in a row so far, counting this one (1 for the first)
+     * @param failingFor how long requests have been failing, from the first failure of this run; null
+     *                   for plain exponential backoff
+     */
+    public Decision afterFailure(ApiFailure failure, int attempt, Duration failingFor) {
         int status = failure.status();
         if ((status == 409 || status == 422) && attempt <= IMMEDIATE_CONFLICT_RETRIES) {
             return new Decision(Duration.ZERO, true);
         }
         Duration asked = retryAfter(failure);
-        return new Decision(asked != null ? atMost(asked, CAP) : backoff(attempt), true);
+        return new Decision(asked != null ? atMost(asked, CAP) : backoff(attempt, failingFor), true);
     }
 
     /**
@@ -94,8 +119,16 @@ public final class RetryPolicy {
      * once after an outage; no jitter would make a thousand nodes retry in lockstep.
      */
     public Duration backoff(int attempt) {
+        return backoff(attempt, null);
+    }
+
+    /** {@link #backoff(int)}, its window also capped by a share of {@code failingFor} (null: no such cap). */
+    public Duration backoff(int attempt, Duration failingFor) {
         int exponent = Math.min(Math.max(attempt - 1, 0), 20);
         long window = Math.min(CAP.toMillis(), BASE.toMillis() << exponent);
+        if (failingFor != null) {
+            window = Math.min(window, Math.max(OUTAGE_FLOOR.toMillis(), failingFor.toMillis() / OUTAGE_SHARE));
+        }
         long half = window / 2;
         return Duration.ofMillis(half + random.nextLong(half + 1));
     }

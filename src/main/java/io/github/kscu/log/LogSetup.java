@@ -13,6 +13,9 @@ public final class LogSetup {
     }
 
     public static void configure(LogFormat format, LogLevel level) {
+        if (Configuration.isFrozen()) {
+            return; // already logging (several runs of Main in one test JVM): the first configuration stays
+        }
         Map<String, String> c = new HashMap<>();
         c.put("level", level.name().toLowerCase(Locale.ROOT));
         // client-java and OkHttp log through SLF4J into tinylog; their INFO chatter is not ours to show.

@@ -19,34 +19,39 @@ public final class Taints {
      * What to do with a node's taints.
      *
      * @param remaining the taints to keep, in their original order
-     * @param removed   the configured taints found on the node
+     * @param toRemove  the configured taints found on the node
      * @param gated     true when ours are present but Karpenter has not registered the node yet
      */
-    public record Plan(List<Taint> remaining, List<Taint> removed, boolean gated) {
+    public record Plan(List<Taint> remaining, List<Taint> toRemove, boolean gated) {
         public Plan {
             remaining = List.copyOf(remaining);
-            removed = List.copyOf(removed);
+            toRemove = List.copyOf(toRemove);
         }
 
         /** True when none of the configured taints is on the node: the node is done. */
         public boolean clean() {
-            return removed.isEmpty();
+            return toRemove.isEmpty();
+        }
+
+        /** The taints to remove, for messages: {@code key:Effect, key=value:Effect}. */
+        public String describeToRemove() {
+            return toRemove.stream().map(Taint::toString).collect(Collectors.joining(", "));
         }
     }
 
     public static Plan plan(List<Taint> current, List<TaintSelector> selectors) {
         List<Taint> remaining = new ArrayList<>(current.size());
-        List<Taint> removed = new ArrayList<>(1);
+        List<Taint> toRemove = new ArrayList<>(1);
         boolean unregistered = false;
         for (Taint t : current) {
             if (matchesAny(t, selectors)) {
-                removed.add(t);
+                toRemove.add(t);
             } else {
                 remaining.add(t);
                 unregistered |= KARPENTER_UNREGISTERED.equals(t.key());
             }
         }
-        return new Plan(remaining, removed, unregistered && !removed.isEmpty());
+        return new Plan(remaining, toRemove, unregistered && !toRemove.isEmpty());
     }
 
     public static boolean matchesAny(Taint t, List<TaintSelector> selectors) {

@@ -49,7 +49,7 @@ class AgentTest {
 
     static Settings settings(String... kv) throws Exception {
         Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", "n", "STARTUP_JITTER", "0", "SETTLE_DURATION", "0",
-                "CERT_CHECK_INTERVAL", "50ms"));
+                "CERT_CHECK_INTERVAL", "100ms"));
         for (int i = 0; i < kv.length; i += 2) {
             m.put(kv[i], kv[i + 1]);
         }
@@ -58,7 +58,7 @@ class AgentTest {
 
     private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert) {
         api = fake;
-        agent = new Agent(s, fake, cert, new Metrics(java.time.Instant::now), Clock.systemUTC(),
+        agent = Wiring.agent(s, fake, cert, new Metrics(java.time.Instant::now), Clock.systemUTC(),
                 new SplittableRandom(1), sleeper);
         return agent.start();
     }
@@ -162,17 +162,84 @@ class AgentTest {
     }
 
     @Test
-    void persistentForbiddenKeepsTryingAndWarnsOnce() throws Exception {
+    void persistentForbiddenKeepsTryingAndWarnsOnceNamingTheReadError() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         for (int i = 0; i < 5; i++) {
-            fake.failNext("get", new ApiFailure(403, null, "forbidden"));
+            fake.failNext("get", new ApiFailure(403, null, "get 403: nodes \"n\" is forbidden"));
         }
-        start(settings("TAINT_WATCHER_DURATION", "0"), fake, new FakeCertSource().makeValid());
+        FakeCertSource cert = new FakeCertSource();
+        start(settings("TAINT_WATCHER_DURATION", "0"), fake, cert);
+        await().atMost(WAIT).until(() -> fake.calls("get") >= 2);
+        cert.makeValid();
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).isEmpty();
         assertThat(fake.calls("get")).isEqualTo(6);
         await().atMost(WAIT).until(() -> fake.eventReasons().contains("TaintRemovalSlow"));
         assertThat(fake.eventReasons()).containsOnlyOnce("TaintRemovalSlow");
+        // The reads were failing, so the warning says how, not "last error: none".
+        assertThat(note("TaintRemovalSlow")).contains("last error: 403").contains("forbidden");
+    }
+
+    private String note(String reason) {
+        return api.events.stream().filter(e -> e.reason().equals(reason)).findFirst().orElseThrow().note();
+    }
+
+    @Test
+    void aTaintBackInThePatchAnswerIsPatchedAgainOnlyAfterAGrowingBackoffAndTheWriterIsNamed() throws Exception {
+        // A mutating webhook puts our taint back into four PATCH results in a row, then gives up.
+        FakeNodeApi fake = new FakeNodeApi("n", FOREIGN, OUR_TAINT).reAddOnPatch(OUR_TAINT, 4, "policy-engine");
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).containsExactly(FOREIGN);
+        assertThat(fake.calls("patch")).isEqualTo(5);
+        // One backoff before each re-patch, growing, never a tight loop (today: 109,727 PATCHes a second).
+        assertThat(sleeps).hasSize(4);
+        assertThat(sleeps.get(0)).isGreaterThanOrEqualTo(Duration.ofMillis(100));
+        assertThat(sleeps.get(3)).isGreaterThan(sleeps.get(0)).isLessThanOrEqualTo(Duration.ofSeconds(30));
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintRemoved"));
+        assertThat(fake.eventReasons()).containsOnlyOnce("StartupTaintContested");
+        assertThat(fake.events.stream().filter(e -> e.reason().equals("StartupTaintContested")).findFirst()
+                .orElseThrow().type()).isEqualTo("Warning");
+        assertThat(note("StartupTaintContested")).contains("policy-engine").contains(OURS);
+    }
+
+    @Test
+    void aWriterThatKeepsReAddingDuringSettleIsAnsweredWithBackoff() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("SETTLE_DURATION", "20s"), fake, new FakeCertSource().makeValid());
+        await().atMost(WAIT).until(() -> agent.state() == State.SETTLING);
+        for (int i = 1; i <= 4; i++) {
+            int patches = fake.calls("patch");
+            fake.setTaints(OUR_TAINT);
+            await().atMost(WAIT).until(() -> fake.calls("patch") > patches && fake.taints().isEmpty());
+        }
+        // The first re-add is answered at once; each further one within the fight window waits longer.
+        assertThat(sleeps).hasSize(3);
+        assertThat(sleeps.get(2)).isGreaterThan(sleeps.get(0));
+    }
+
+    @Test
+    void aCertificateThatTurnsInvalidWhileSettlingStopsRemovalAndReadinessUntilAValidOneReturns() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT, FOREIGN);
+        FakeCertSource cert = new FakeCertSource().makeValid();
+        start(settings("SETTLE_DURATION", "30s"), fake, cert);
+        await().atMost(WAIT).until(() -> agent.state() == State.SETTLING && agent.readiness().ready());
+        cert.set(new CertCheck.NotYet(CertCheck.Problem.EXPIRED, "notAfter 2026-11-30T00:00:00Z"));
+        await().atMost(WAIT).until(() -> !agent.readiness().ready());
+        assertThat(agent.readiness().detail()).contains("certificate has expired");
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("ServingCertificateInvalid"));
+
+        int patches = fake.calls("patch");
+        fake.setTaints(FOREIGN, OUR_TAINT); // Karpenter re-syncs its startup taints
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        Thread.sleep(300);
+        assertThat(fake.taints()).containsExactly(FOREIGN, OUR_TAINT);
+        assertThat(fake.calls("patch")).isEqualTo(patches);
+        assertThat(agent.readiness().ready()).isFalse();
+
+        cert.makeValid();
+        await().atMost(WAIT).until(() -> fake.taints().equals(List.of(FOREIGN)));
+        await().atMost(WAIT).until(() -> agent.readiness().ready());
     }
 
     @Test
@@ -210,32 +277,39 @@ class AgentTest {
     }
 
     @Test
-    void certTimeoutKeepWaitingWarnsAndStillUntaintsLate() throws Exception {
+    void certTimeoutKeepWaitingWarnsTurnsReadyKeepsTheTaintAndStillUntaintsLate() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         FakeCertSource cert = new FakeCertSource();
         start(settings("CERT_CHECK_DURATION", "200ms"), fake, cert);
+        assertThat(agent.readiness().ready()).isFalse();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains("ServingCertificateTimeout"));
+        // Reported: Ready, so a DaemonSet rollout does not stall on this node; the taint stays.
+        await().atMost(WAIT).until(() -> agent.readiness().ready());
+        assertThat(agent.readiness().detail()).contains("ServingCertificateTimeout", "the taint stays",
+                "file does not exist");
         Thread.sleep(200);
         assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        assertThat(fake.calls("patch")).isZero();
         cert.makeValid();
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).isEmpty();
+        assertThat(agent.readiness().detail()).contains("startup taint removed");
         assertThat(fake.events.stream().filter(e -> e.reason().equals("ServingCertificateTimeout")).findFirst()
                 .orElseThrow().type()).isEqualTo("Warning");
     }
 
     @Test
-    void certTimeoutRemoveTaintFailsOpenButIsNotReady() throws Exception {
+    void certTimeoutRemoveTaintFailsOpenAndReadinessSaysSo() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         FakeCertSource cert = new FakeCertSource();
-        cert.set(new CertCheck.NotYet(CertCheck.Reason.EXPIRED, "notAfter yesterday"));
+        cert.set(new CertCheck.NotYet(CertCheck.Problem.EXPIRED, "notAfter yesterday"));
         start(settings("CERT_CHECK_DURATION", "100ms", "ON_CERT_TIMEOUT", "remove-taint", "SETTLE_DURATION", "5s"),
                 fake, cert);
         await().atMost(WAIT).until(() -> fake.taints().isEmpty());
-        assertThat(agent.readiness().ready()).isFalse();
-        assertThat(agent.readiness().detail()).contains("serving certificate");
+        assertThat(agent.readiness().detail()).contains("remove-taint", "certificate has expired");
         cert.makeValid();
-        await().atMost(WAIT).until(() -> agent.readiness().ready());
+        await().atMost(WAIT).until(() -> agent.readiness().detail().contains("serving certificate valid"));
+        assertThat(agent.readiness().ready()).isTrue();
     }
 
     @Test

@@ -10,7 +10,7 @@ import java.util.concurrent.TimeUnit;
 /** A certificate the test makes valid when it wants, waking the agent like an inotify event would. */
 final class FakeCertSource implements CertSource {
     private final Semaphore changed = new Semaphore(0);
-    private volatile CertCheck current = new CertCheck.NotYet(CertCheck.Reason.MISSING, "/fake.pem");
+    private volatile CertCheck current = new CertCheck.NotYet(CertCheck.Problem.MISSING, "/fake.pem");
 
     static CertCheck valid() {
         Instant now = Instant.now();
@@ -33,8 +33,8 @@ final class FakeCertSource implements CertSource {
     }
 
     @Override
-    public void awaitChange(Duration max) throws InterruptedException {
-        changed.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS);
+    public boolean awaitChange(Duration max) throws InterruptedException {
+        return changed.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS);
     }
 
     @Override

@@ -31,6 +31,11 @@ final class FakeNodeApi implements NodeApi {
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
     final List<NodeEvent> events = new CopyOnWriteArrayList<>();
     private volatile boolean closed;
+    /** A webhook re-adding this taint to the next patches' results, and the field manager it leaves behind. */
+    private volatile Taint reAdd;
+    private volatile int reAddTimes;
+    private volatile NodeSnapshot.FieldWriter reAddWriter;
+    private volatile boolean watchEndsAtOnce;
 
     FakeNodeApi(String name, Taint... taints) {
         this.name = name;
@@ -44,6 +49,20 @@ final class FakeNodeApi implements NodeApi {
     /** The next calls of {@code verb} (get, patch, watch, create-event) fail with these, in order. */
     FakeNodeApi failNext(String verb, ApiFailure... f) {
         failures.computeIfAbsent(verb, v -> new ArrayDeque<>()).addAll(List.of(f));
+        return this;
+    }
+
+    /** Like a mutating webhook: the next {@code times} patches store {@code taint} again at the end. */
+    FakeNodeApi reAddOnPatch(Taint taint, int times, String manager) {
+        reAdd = taint;
+        reAddTimes = times;
+        reAddWriter = new NodeSnapshot.FieldWriter(manager, "Update", "2026-12-01T00:00:00Z");
+        return this;
+    }
+
+    /** Every watch ends at once without an event, as behind a proxy that closes idle streams. */
+    FakeNodeApi watchEndsAtOnce() {
+        watchEndsAtOnce = true;
         return this;
     }
 
@@ -86,7 +105,10 @@ final class FakeNodeApi implements NodeApi {
     }
 
     private NodeSnapshot snapshot() {
-        return new NodeSnapshot(name, "uid-" + name, Long.toString(rv), taints);
+        List<NodeSnapshot.FieldWriter> writers = reAddWriter == null ? List.of()
+                : List.of(new NodeSnapshot.FieldWriter("kubelet-server-cert-untaint", "Update", "2026-12-01T00:00:01Z"),
+                        reAddWriter);
+        return new NodeSnapshot(name, "uid-" + name, Long.toString(rv), taints, writers);
     }
 
     @Override
@@ -105,6 +127,10 @@ final class FakeNodeApi implements NodeApi {
                 throw new ApiFailure(422, null, "the server rejected our request: test operation failed");
             }
             taints = new ArrayList<>(desired);
+            if (reAdd != null && reAddTimes > 0) {
+                reAddTimes--;
+                taints.add(reAdd);
+            }
             rv++;
             lock.notifyAll();
             return snapshot();
@@ -115,8 +141,11 @@ final class FakeNodeApi implements NodeApi {
     public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
             throws ApiFailure, InterruptedException {
         call("watch");
+        if (watchEndsAtOnce) {
+            return resourceVersion;
+        }
         long seen = Long.parseLong(resourceVersion);
-        long deadline = System.nanoTime() + Math.min(timeout.toNanos(), Duration.ofSeconds(2).toNanos());
+        long deadline = System.nanoTime() + timeout.toNanos();
         while (!closed && System.nanoTime() < deadline) {
             NodeSnapshot next = null;
             synchronized (lock) {

@@ -3,7 +3,7 @@ package io.github.kscu.cert;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.github.kscu.cert.CertCheck.NotYet;
-import io.github.kscu.cert.CertCheck.Reason;
+import io.github.kscu.cert.CertCheck.Problem;
 import io.github.kscu.cert.CertCheck.Valid;
 import io.github.kscu.testing.TestCerts;
 import io.github.kscu.testing.TestCerts.Issued;
@@ -38,9 +38,9 @@ class CertificateValidatorTest {
         return validator.checkPem(pem.getBytes(StandardCharsets.US_ASCII), now);
     }
 
-    private static Reason reason(CertCheck c) {
+    private static Problem problem(CertCheck c) {
         assertThat(c).isInstanceOf(NotYet.class);
-        return ((NotYet) c).reason();
+        return ((NotYet) c).problem();
     }
 
     @Test
@@ -71,29 +71,29 @@ class CertificateValidatorTest {
 
     @Test
     void onlyAKeyIsNotACertificate() {
-        assertThat(reason(check(good.keyPem()))).isEqualTo(Reason.NO_CERTIFICATE);
+        assertThat(problem(check(good.keyPem()))).isEqualTo(Problem.NO_CERTIFICATE);
     }
 
     @Test
     void truncatedWriteIsNotYet() {
         String pem = good.kubeletPem();
-        assertThat(reason(check(pem.substring(0, pem.length() / 3)))).isEqualTo(Reason.TRUNCATED);
-        assertThat(reason(check("-----BEGIN CERT"))).isEqualTo(Reason.TRUNCATED);
+        assertThat(problem(check(pem.substring(0, pem.length() / 3)))).isEqualTo(Problem.TRUNCATED);
+        assertThat(problem(check("-----BEGIN CERT"))).isEqualTo(Problem.TRUNCATED);
     }
 
     @Test
     void corruptCertificateIsNotYet() {
         String corrupt = "-----BEGIN CERTIFICATE-----\nMIIBaaaaaaaaaaaaaaaaaaaaa\n-----END CERTIFICATE-----\n";
-        assertThat(reason(check(corrupt))).isEqualTo(Reason.CORRUPT);
-        assertThat(reason(check("-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n")))
-                .isEqualTo(Reason.CORRUPT);
+        assertThat(problem(check(corrupt))).isEqualTo(Problem.CORRUPT);
+        assertThat(problem(check("-----BEGIN CERTIFICATE-----\n%%%%\n-----END CERTIFICATE-----\n")))
+                .isEqualTo(Problem.CORRUPT);
     }
 
     @Test
     void derAndTextAreNotPem() throws Exception {
-        assertThat(reason(validator.checkPem(good.certificate().getEncoded(), now))).isEqualTo(Reason.DER);
-        assertThat(reason(check("hello"))).isEqualTo(Reason.NO_CERTIFICATE);
-        assertThat(reason(check(""))).isEqualTo(Reason.EMPTY);
+        assertThat(problem(validator.checkPem(good.certificate().getEncoded(), now))).isEqualTo(Problem.DER);
+        assertThat(problem(check("hello"))).isEqualTo(Problem.NO_CERTIFICATE);
+        assertThat(problem(check(""))).isEqualTo(Problem.EMPTY);
     }
 
     @Test
@@ -102,8 +102,8 @@ class CertificateValidatorTest {
                 now.minus(Duration.ofDays(1)));
         Issued future = TestCerts.serving(ca, "system:node:" + NODE, now.plus(Duration.ofHours(1)),
                 now.plus(Duration.ofDays(1)));
-        assertThat(reason(check(expired.certificatePem()))).isEqualTo(Reason.EXPIRED);
-        assertThat(reason(check(future.certificatePem()))).isEqualTo(Reason.NOT_YET_VALID);
+        assertThat(problem(check(expired.certificatePem()))).isEqualTo(Problem.EXPIRED);
+        assertThat(problem(check(future.certificatePem()))).isEqualTo(Problem.NOT_YET_VALID);
     }
 
     @Test
@@ -120,7 +120,7 @@ class CertificateValidatorTest {
         assertThat(((Valid) warned).identityWarning()).contains("is not CN=system:node:" + NODE);
         CertCheck blocked = new CertificateValidator(NODE, true)
                 .checkPem(other.certificatePem().getBytes(StandardCharsets.US_ASCII), now);
-        assertThat(reason(blocked)).isEqualTo(Reason.IDENTITY_MISMATCH);
+        assertThat(problem(blocked)).isEqualTo(Problem.IDENTITY_MISMATCH);
         assertThat(new CertificateValidator(NODE, true)
                 .checkPem(good.certificatePem().getBytes(StandardCharsets.US_ASCII), now).isValid()).isTrue();
     }
@@ -128,19 +128,19 @@ class CertificateValidatorTest {
     @Test
     void filesystemCases() throws IOException {
         Path missing = dir.resolve("missing.pem");
-        assertThat(reason(validator.checkFile(missing, now))).isEqualTo(Reason.MISSING);
+        assertThat(problem(validator.checkFile(missing, now))).isEqualTo(Problem.MISSING);
 
         Path dangling = Files.createSymbolicLink(dir.resolve("dangling.pem"), dir.resolve("gone.pem"));
-        assertThat(reason(validator.checkFile(dangling, now))).isEqualTo(Reason.DANGLING_SYMLINK);
+        assertThat(problem(validator.checkFile(dangling, now))).isEqualTo(Problem.DANGLING_SYMLINK);
 
         Path directory = Files.createDirectory(dir.resolve("dir.pem"));
-        assertThat(reason(validator.checkFile(directory, now))).isEqualTo(Reason.NOT_A_FILE);
+        assertThat(problem(validator.checkFile(directory, now))).isEqualTo(Problem.NOT_A_FILE);
 
         Path empty = Files.createFile(dir.resolve("empty.pem"));
-        assertThat(reason(validator.checkFile(empty, now))).isEqualTo(Reason.EMPTY);
+        assertThat(problem(validator.checkFile(empty, now))).isEqualTo(Problem.EMPTY);
 
         Path big = Files.write(dir.resolve("big.pem"), new byte[(1 << 20) + 1]);
-        assertThat(reason(validator.checkFile(big, now))).isEqualTo(Reason.TOO_LARGE);
+        assertThat(problem(validator.checkFile(big, now))).isEqualTo(Problem.TOO_LARGE);
 
         Path real = good.writeKubeletPem(dir.resolve("kubelet-server-2026-01-01-00-00-00.pem"));
         Path link = Files.createSymbolicLink(dir.resolve("kubelet-server-current.pem"), real.getFileName());
@@ -154,10 +154,10 @@ class CertificateValidatorTest {
         if (Files.isReadable(pem)) {
             // root reads anything: prove the branch through a directory we cannot traverse instead is not
             // possible either, so check the message of the access-denied path directly.
-            assertThat(new NotYet(Reason.UNREADABLE, "x").describe()).isEqualTo("file is not readable: x");
+            assertThat(new NotYet(Problem.UNREADABLE, "x").describe()).isEqualTo("file is not readable: x");
             return;
         }
-        assertThat(reason(validator.checkFile(pem, now))).isEqualTo(Reason.UNREADABLE);
+        assertThat(problem(validator.checkFile(pem, now))).isEqualTo(Problem.UNREADABLE);
     }
 
     @Test

@@ -79,7 +79,7 @@ class FileCertSourceTest {
     void directoryThatDoesNotExistYet() throws Exception {
         Path pki = root.resolve("var/lib/kubelet/pki");
         open(pki.resolve("kubelet-server-current.pem"));
-        assertThat(((CertCheck.NotYet) source.check()).reason()).isEqualTo(CertCheck.Reason.MISSING);
+        assertThat(((CertCheck.NotYet) source.check()).problem()).isEqualTo(CertCheck.Problem.MISSING);
         CompletableFuture<Long> waited = untilValid();
         Thread.sleep(200);
         Files.createDirectories(root.resolve("var/lib"));
@@ -99,7 +99,7 @@ class FileCertSourceTest {
         Path old = expired.writeKubeletPem(pki.resolve("kubelet-server-2026-11-24-00-00-00.pem"));
         Path current = Files.createSymbolicLink(pki.resolve("kubelet-server-current.pem"), old.getFileName());
         open(current);
-        assertThat(((CertCheck.NotYet) source.check()).reason()).isEqualTo(CertCheck.Reason.EXPIRED);
+        assertThat(((CertCheck.NotYet) source.check()).problem()).isEqualTo(CertCheck.Problem.EXPIRED);
         CompletableFuture<Long> waited = untilValid();
         Thread.sleep(300);
         writeKubeletStyle(pki, "2026-11-25-10-00-00");
@@ -113,7 +113,7 @@ class FileCertSourceTest {
         open(file);
         String pem = TestCerts.serving(ca, NODE).kubeletPem();
         Files.writeString(file, pem.substring(0, 200), StandardCharsets.US_ASCII);
-        assertThat(((CertCheck.NotYet) source.check()).reason()).isEqualTo(CertCheck.Reason.TRUNCATED);
+        assertThat(((CertCheck.NotYet) source.check()).problem()).isEqualTo(CertCheck.Problem.TRUNCATED);
         CompletableFuture<Long> waited = untilValid();
         Thread.sleep(300);
         Files.writeString(file, pem, StandardCharsets.US_ASCII); // in place, as a non-atomic writer would

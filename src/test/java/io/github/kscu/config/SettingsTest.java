@@ -3,7 +3,7 @@ package io.github.kscu.config;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.github.kscu.config.Settings.CertSource;
+import io.github.kscu.config.Settings.CertSourceKind;
 import io.github.kscu.config.Settings.LogFormat;
 import io.github.kscu.config.Settings.LogLevel;
 import io.github.kscu.config.Settings.Mode;
@@ -41,7 +41,7 @@ class SettingsTest {
         Settings s = parse();
         assertThat(s.nodeName()).isEqualTo("ip-10-0-0-1.ec2.internal");
         assertThat(s.taints()).containsExactly(new TaintSelector("example.com/kubelet-no-server-cert", null));
-        assertThat(s.certSource()).isEqualTo(CertSource.FILE);
+        assertThat(s.certSource()).isEqualTo(CertSourceKind.FILE);
         assertThat(s.certFile()).isEqualTo(Path.of("/var/lib/kubelet/pki/kubelet-server-current.pem"));
         assertThat(s.kubeletAddress()).isNull(); // no HOST_IP and not needed by the file source
         assertThat(s.kubeletCaFile()).isEqualTo(Path.of("/var/run/secrets/kubernetes.io/serviceaccount/ca.crt"));
@@ -77,7 +77,7 @@ class SettingsTest {
         assertThat(s.nodeName()).isEqualTo("node-a");
         assertThat(s.taints()).containsExactly(new TaintSelector("a.io/x", null),
                 new TaintSelector("b.io/y", "NoExecute"));
-        assertThat(s.certSource()).isEqualTo(CertSource.KUBELET);
+        assertThat(s.certSource()).isEqualTo(CertSourceKind.KUBELET);
         assertThat(s.certFile()).isEqualTo(Path.of("/tmp/c.pem"));
         assertThat(s.kubeletAddress()).isEqualTo("10.1.2.3:10250");
         assertThat(s.kubeletCaFile()).isEqualTo(ca);
@@ -124,8 +124,10 @@ class SettingsTest {
             TAINT_KEY              | Bad_Prefix/x | taint key prefix "Bad_Prefix" is not a DNS subdomain
             CERT_SOURCE            | http         | invalid --cert-source (CERT_SOURCE) "http"; accepted: file or kubelet
             CERT_FILE              | relative.pem | invalid --cert-file (CERT_FILE) "relative.pem": not an absolute path; accepted: an absolute path
-            CERT_CHECK_INTERVAL    | 0            | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "0": must be greater than zero
-            CERT_CHECK_INTERVAL    | -5           | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "-5"; accepted: a positive duration such as 2, 2s or 500ms
+            CERT_CHECK_INTERVAL    | 0            | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "0": below the floor of 100ms
+            CERT_CHECK_INTERVAL    | 0.0001ms     | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "0.0001ms": below the floor of 100ms
+            CERT_CHECK_INTERVAL    | 99ms         | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "99ms": below the floor of 100ms
+            CERT_CHECK_INTERVAL    | -5           | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "-5"; accepted: a duration of at least 100ms such as 2, 2s or 500ms
             CERT_CHECK_DURATION    | 5 minutes    | invalid --cert-check-duration (CERT_CHECK_DURATION) "5 minutes"; accepted: a duration such as 75, 75s or 1m15s
             CERT_CHECK_DURATION    | 1d           | invalid --cert-check-duration (CERT_CHECK_DURATION) "1d"
             TAINT_WATCHER_DURATION | -1s          | invalid --taint-watcher-duration (TAINT_WATCHER_DURATION) "-1s"
@@ -147,6 +149,11 @@ class SettingsTest {
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining(message)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").contains("accepted:"));
+    }
+
+    @Test
+    void certCheckIntervalAtTheFloorIsAccepted() throws Exception {
+        assertThat(parse("CERT_CHECK_INTERVAL", "100ms").certCheckInterval()).isEqualTo(Settings.MIN_CERT_CHECK_INTERVAL);
     }
 
     @Test
@@ -181,14 +188,12 @@ class SettingsTest {
     }
 
     @Test
-    void copiesChangeOneField() throws Exception {
-        Settings s = parse();
-        assertThat(s.withNodeName("other").nodeName()).isEqualTo("other");
-        assertThat(s.withNodeName("other").withCertFile(Path.of("/x.pem")))
-                .isEqualTo(new Settings("other", s.taints(), s.certSource(), Path.of("/x.pem"), s.kubeletAddress(),
-                        s.kubeletCaFile(), s.certCheckInterval(), s.certCheckDuration(), s.onCertTimeout(),
-                        s.taintWatcherDuration(), s.startupJitter(), s.settleDuration(), s.mode(), s.skipCertCheck(),
-                        s.requireCertIdentity(), s.kubeconfig(), s.healthAddress(), s.logFormat(), s.logLevel()));
+    void printedSettingsReadBackAsTheSameSettings() throws Exception {
+        Settings s = parse("TAINT_KEY", "a.io/x,b.io/y:NoExecute", "CERT_CHECK_DURATION", "90", "MODE", "continuous",
+                "HEALTH_ADDR", "127.0.0.1:9654");
+        Map<String, String> env = new java.util.HashMap<>();
+        s.describe().forEach((flag, value) -> env.put(flag.toUpperCase(java.util.Locale.ROOT).replace('-', '_'), value));
+        assertThat(Settings.fromMap(env)).isEqualTo(s);
     }
 
     @Test

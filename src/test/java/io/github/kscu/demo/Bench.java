@@ -6,6 +6,7 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.agent.Agent;
+import io.github.kscu.agent.Wiring;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.State;
 import io.github.kscu.kube.KubeClients;
@@ -136,7 +137,7 @@ public final class Bench {
             String node = "latency-" + i;
             kube.createNode(node, TAINT + ":NoSchedule");
             Path cert = cp.dir().resolve("latency/" + node + "/pki/kubelet-server-current.pem");
-            try (Agent agent = new Agent(settings(node, kubeconfig, cert, "0"), client)) {
+            try (Agent agent = Wiring.agent(settings(node, kubeconfig, cert, "0"), client)) {
                 agent.start();
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while ((agent.state() != State.WAITING_FOR_CERT || agent.metrics().requests("watch") == 0)
@@ -176,7 +177,7 @@ public final class Bench {
                 Settings s = Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_SOURCE", "kubelet",
                         "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG",
                         kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", "0", "LOG_LEVEL", "warn"));
-                try (Agent agent = new Agent(s, client)) {
+                try (Agent agent = Wiring.agent(s, client)) {
                     agent.start();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                     while ((kubelet.handshakes() < 3 || agent.metrics().requests("watch") == 0)
@@ -422,7 +423,7 @@ public final class Bench {
             // As on a node, the kubelet's pki directory exists: without it all agents would watch one
             // shared ancestor here and wake for each other's directories.
             Files.createDirectories(cert.getParent());
-            agents.add(new Agent(settings(node, kubeconfig, cert, "0"), client).start());
+            agents.add(Wiring.agent(settings(node, kubeconfig, cert, "0"), client).start());
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (agents.stream().anyMatch(a -> a.state() != State.WAITING_FOR_CERT) && System.nanoTime() < deadline) {

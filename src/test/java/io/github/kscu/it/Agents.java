@@ -1,8 +1,9 @@
 package io.github.kscu.it;
 
 import io.github.kscu.agent.Agent;
+import io.github.kscu.agent.Wiring;
+import io.github.kscu.config.InvalidSettingException;
 import io.github.kscu.config.Settings;
-import io.github.kscu.kube.KubeClients;
 import io.github.kscu.testing.TestCerts;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -38,8 +39,8 @@ final class Agents implements AutoCloseable {
         return root.resolve(node).resolve("pki/kubelet-server-current.pem");
     }
 
-    Agent start(Settings s) throws IOException {
-        Agent a = new Agent(s, KubeClients.create(s.kubeconfig()));
+    Agent start(Settings s) throws InvalidSettingException {
+        Agent a = Wiring.agent(s);
         started.add(a);
         return a.start();
     }

@@ -21,11 +21,11 @@ class RetryPolicyTest {
     @ValueSource(ints = {409, 422})
     void conflictsRefetchAndRetryAtOnceThenBackOff(int code) {
         for (int attempt = 1; attempt <= RetryPolicy.IMMEDIATE_CONFLICT_RETRIES; attempt++) {
-            RetryPolicy.Decision d = policy.afterFailure(status(code), attempt);
+            RetryPolicy.Decision d = policy.afterFailure(status(code), attempt, Duration.ZERO);
             assertThat(d.delay()).isZero();
             assertThat(d.refetch()).isTrue();
         }
-        RetryPolicy.Decision later = policy.afterFailure(status(code), RetryPolicy.IMMEDIATE_CONFLICT_RETRIES + 1);
+        RetryPolicy.Decision later = policy.afterFailure(status(code), RetryPolicy.IMMEDIATE_CONFLICT_RETRIES + 1, Duration.ZERO);
         assertThat(later.delay()).isPositive();
         assertThat(later.refetch()).isTrue();
     }
@@ -61,21 +61,32 @@ class RetryPolicyTest {
 
     @Test
     void retryAfterIsHonouredAndCapped() {
-        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1).delay())
+        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1, Duration.ZERO).delay())
                 .isEqualTo(Duration.ofSeconds(3));
-        assertThat(policy.afterFailure(new ApiFailure(503, Duration.ofSeconds(3600), "x"), 1).delay())
+        assertThat(policy.afterFailure(new ApiFailure(503, Duration.ofSeconds(3600), "x"), 1, Duration.ZERO).delay())
                 .isEqualTo(RetryPolicy.CAP);
-        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1).delay()).isZero();
+        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1, Duration.ZERO).delay()).isZero();
     }
 
     @ParameterizedTest
     @ValueSource(ints = {0, 429, 500, 503, 401, 403, 404})
     void everythingElseBacksOffWithinTheWindow(int code) {
         for (int attempt = 1; attempt <= 30; attempt++) {
-            Duration d = policy.afterFailure(status(code), attempt).delay();
+            Duration d = policy.afterFailure(status(code), attempt, Duration.ofHours(1)).delay();
             long window = Math.min(RetryPolicy.CAP.toMillis(), RetryPolicy.BASE.toMillis() << Math.min(attempt - 1, 20));
             assertThat(d.toMillis()).isBetween(window / 2, window);
         }
+    }
+
+    @Test
+    void backoffIsAtMostAFifthOfTheOutageSoFarSoRecoveryIsQuickAfterAShortOne() {
+        // 20 s of failures: pure exponential backoff would be in its 6.4-12.8 s window by attempt 7.
+        for (int attempt = 1; attempt <= 30; attempt++) {
+            assertThat(policy.backoff(attempt, Duration.ofSeconds(20))).isLessThanOrEqualTo(Duration.ofSeconds(4));
+            assertThat(policy.backoff(attempt, Duration.ZERO)).isLessThanOrEqualTo(Duration.ofSeconds(1));
+        }
+        // A long outage still ends up at the cap, never beyond it.
+        assertThat(policy.backoff(30, Duration.ofHours(1))).isBetween(RetryPolicy.CAP.dividedBy(2), RetryPolicy.CAP);
     }
 
     @Test

@@ -23,7 +23,7 @@ class TaintsTest {
         List<Taint> node = List.of(t("a.io/first", "NoSchedule"), t(OURS, "NoSchedule"), t("b.io/last", "NoExecute"));
         Plan p = Taints.plan(node, List.of(TaintSelector.parse(OURS)));
         assertThat(p.remaining()).containsExactly(node.get(0), node.get(2));
-        assertThat(p.removed()).containsExactly(node.get(1));
+        assertThat(p.toRemove()).containsExactly(node.get(1));
         assertThat(p.gated()).isFalse();
         assertThat(p.clean()).isFalse();
     }
@@ -39,7 +39,7 @@ class TaintsTest {
         List<Taint> node = List.of(t(OURS, "NoSchedule"), t(OURS, "NoExecute"));
         Plan p = Taints.plan(node, List.of(TaintSelector.parse(OURS + ":NoExecute")));
         assertThat(p.remaining()).containsExactly(node.get(0));
-        assertThat(p.removed()).containsExactly(node.get(1));
+        assertThat(p.toRemove()).containsExactly(node.get(1));
     }
 
     @Test
@@ -63,7 +63,7 @@ class TaintsTest {
         Taint unregistered = t(Taints.KARPENTER_UNREGISTERED, "NoExecute");
         Plan p = Taints.plan(List.of(unregistered), List.of(TaintSelector.parse(Taints.KARPENTER_UNREGISTERED)));
         assertThat(p.gated()).isFalse();
-        assertThat(p.removed()).containsExactly(unregistered);
+        assertThat(p.toRemove()).containsExactly(unregistered);
     }
 
     @Test
@@ -92,8 +92,8 @@ class TaintsTest {
             List<Taint> expectRemaining = node.stream().filter(x -> !Taints.matchesAny(x, selectors)).toList();
             List<Taint> expectRemoved = node.stream().filter(x -> Taints.matchesAny(x, selectors)).toList();
             assertThat(p.remaining()).isEqualTo(expectRemaining);
-            assertThat(p.removed()).isEqualTo(expectRemoved);
-            assertThat(p.remaining().size() + p.removed().size()).isEqualTo(node.size());
+            assertThat(p.toRemove()).isEqualTo(expectRemoved);
+            assertThat(p.remaining().size() + p.toRemove().size()).isEqualTo(node.size());
             boolean unregistered = expectRemaining.stream().anyMatch(x -> x.key().equals(Taints.KARPENTER_UNREGISTERED));
             assertThat(p.gated()).isEqualTo(unregistered && !expectRemoved.isEmpty());
             // Applying the plan again changes nothing: removal is idempotent.

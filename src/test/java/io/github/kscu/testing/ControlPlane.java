@@ -258,7 +258,12 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     public String url() {
-        return "https://127.0.0.1:" + apiPort;
+        return "https://" + apiAddress();
+    }
+
+    /** The apiserver's {@code host:port}, for a proxy's upstream. */
+    public String apiAddress() {
+        return "127.0.0.1:" + apiPort;
     }
 
     public Path adminKubeconfig() {
@@ -315,6 +320,29 @@ public final class ControlPlane implements AutoCloseable {
         return out;
     }
 
+    /**
+     * Starts a helper process (a proxy, a fake) under the same guard as the control plane, stopped with
+     * it, and waits until {@code ready} says so; its output goes to {@code <name>.log} in {@link #dir()}.
+     */
+    public Process startProcess(String name, Duration max, Probe ready, String... command)
+            throws IOException, InterruptedException {
+        Process p = launch(name, command);
+        waitFor(name, max, p, ready);
+        return p;
+    }
+
+    /** Stops a process started by {@link #startProcess}. */
+    public synchronized void stopProcess(Process p) throws InterruptedException {
+        stop(p);
+        processes.remove(p);
+    }
+
+    /** A kubeconfig with the admin's credentials for another address of this apiserver (a proxy in front). */
+    public Path adminKubeconfigVia(String server) throws IOException {
+        return Files.writeString(dir.resolve("admin-via-" + Integer.toHexString(server.hashCode()) + ".kubeconfig"),
+                Files.readString(adminKubeconfig).replace(url(), server));
+    }
+
     private Process launch(String name, String... command) throws IOException {
         List<String> cmd = new ArrayList<>(List.of("bash", "-c", GUARD, "guard-" + name,
                 Long.toString(ProcessHandle.current().pid())));
@@ -326,7 +354,8 @@ public final class ControlPlane implements AutoCloseable {
         return p;
     }
 
-    interface Probe {
+    /** Readiness of a started process; an IOException counts as "not yet". */
+    public interface Probe {
         boolean ok() throws IOException;
     }
 
@@ -396,7 +425,7 @@ public final class ControlPlane implements AutoCloseable {
         }
     }
 
-    private static int freePort() throws IOException {
+    public static int freePort() throws IOException {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }

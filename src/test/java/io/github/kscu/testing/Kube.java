@@ -89,6 +89,17 @@ public final class Kube {
         call("PATCH", "/api/v1/nodes/" + node, patch.toString(), MERGE);
     }
 
+    /** Sets one label, as any controller writing to the node would. */
+    public void label(String node, String key, String value) throws IOException {
+        JsonObject labels = new JsonObject();
+        labels.addProperty(key, value);
+        JsonObject meta = new JsonObject();
+        meta.add("labels", labels);
+        JsonObject patch = new JsonObject();
+        patch.add("metadata", meta);
+        call("PATCH", "/api/v1/nodes/" + node, patch.toString(), MERGE);
+    }
+
     /** Runs a JSON Patch; returns the HTTP status (the caller decides whether a conflict is expected). */
     public int jsonPatch(String node, String patch) throws IOException {
         Request r = new Request.Builder().url(base + "/api/v1/nodes/" + node)

@@ -1,0 +1,75 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.config.Settings.OnCertTimeout;
+import java.time.Clock;
+import java.time.Duration;
+
+/**
+ * Waiting for a usable serving certificate, and the timeout policy applied once {@link CertWatch} has
+ * reported a spell without one: {@code keep-waiting} (a late certificate still untaints) or
+ * {@code remove-taint} (fail open). The same wait serves the start and any later spell in which the
+ * certificate went bad. With {@code --skip-cert-check} there is no watch and removal is always permitted.
+ */
+final class CertWait {
+    /** How a wait ended. */
+    enum Outcome { SKIPPED, ALREADY_VALID, BECAME_VALID, FAILED_OPEN }
+
+    private static final Duration IDLE_WAIT = Duration.ofMinutes(1);
+
+    private final CertWatch watch;
+    private final boolean failOpen;
+    private final Changes changes;
+    private final Clock clock;
+
+    CertWait(CertWatch watch, OnCertTimeout policy, Changes changes, Clock clock) {
+        this.watch = watch;
+        this.failOpen = policy == OnCertTimeout.REMOVE_TAINT;
+        this.changes = changes;
+        this.clock = clock;
+    }
+
+    /** Whether a taint may be removed now: a usable certificate, or the fail-open policy applies. */
+    boolean permitsRemoval() {
+        return watch == null || watch.usable(clock.instant()) || (failOpen && watch.timedOut());
+    }
+
+    /** Whether the certificate itself is usable now, a skipped check counting as usable. */
+    boolean certUsable() {
+        return watch == null || watch.usable(clock.instant());
+    }
+
+    /** Whether the spell without a usable certificate has lasted past the timeout, which was reported. */
+    boolean timedOut() {
+        return watch != null && watch.timedOut();
+    }
+
+    boolean failsOpen() {
+        return failOpen;
+    }
+
+    /** Why the certificate is not usable; meaningful only when {@link #certUsable()} is false. */
+    String describeProblem() {
+        return watch == null ? "certificate check skipped" : watch.describeProblem();
+    }
+
+    /** Returns once removal is permitted; never gives up on its own, only an interrupt ends it early. */
+    Outcome await() throws InterruptedException {
+        if (watch == null) {
+            return Outcome.SKIPPED;
+        }
+        boolean first = true;
+        long seen = changes.version();
+        while (true) {
+            if (watch.checked()) {
+                if (watch.usable(clock.instant())) {
+                    return first ? Outcome.ALREADY_VALID : Outcome.BECAME_VALID;
+                }
+                first = false;
+                if (failOpen && watch.timedOut()) {
+                    return Outcome.FAILED_OPEN;
+                }
+            }
+            seen = changes.await(seen, IDLE_WAIT);
+        }
+    }
+}

@@ -1,0 +1,180 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.cert.CertCheck;
+import io.github.kscu.cert.CertSource;
+import io.github.kscu.health.Metrics;
+import io.github.kscu.health.Reason;
+import io.github.kscu.log.Fields;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
+import org.tinylog.Logger;
+import org.tinylog.TaggedLogger;
+
+/**
+ * Keeps the verdict on the serving certificate current, on a thread of its own, for the whole life of
+ * the agent: before the first valid certificate (at {@code cert-check-interval}, and at once on a file
+ * event), and after it, so that a certificate that expires or is replaced by a bad one is noticed while
+ * the agent settles (on every file event, at its expiry, and every {@link #RECHECK_VALID}).
+ *
+ * <p>It also times each spell without a usable certificate (from the start, or from when a valid one
+ * went bad) and reports {@code ServingCertificateTimeout} once per spell after {@code cert-check-duration};
+ * what follows (keep waiting or fail open) is {@link CertWait}'s policy.
+ *
+ * <p>The only user of its {@link CertSource}, so sources need not be thread-safe. Each change of
+ * verdict wakes the sequencer through {@link Changes}.
+ */
+final class CertWatch implements Runnable {
+    private static final TaggedLogger LOG = Logger.tag("cert");
+    /** A valid certificate is looked at again this often (a kubelet source has no change events). */
+    static final Duration RECHECK_VALID = Duration.ofSeconds(30);
+
+    private final String node;
+    private final CertSource source;
+    private final Duration interval;
+    private final Duration timeout;
+    private final boolean failOpen;
+    private final Changes changes;
+    private final Reporter reporter;
+    private final Metrics metrics;
+    private final Clock clock;
+    private final Instant createdAt;
+    private volatile CertCheck latest;
+    private volatile Instant unusableSince;
+    /** The spell (by its start) whose timeout was reported. */
+    private volatile Instant timedOutSpell;
+    private boolean everValid;
+    private CertCheck.Problem lastProblem;
+
+    CertWatch(String node, CertSource source, Duration interval, Duration timeout, boolean failOpen, Changes changes,
+            Reporter reporter, Metrics metrics, Clock clock) {
+        this.node = node;
+        this.source = source;
+        this.interval = interval;
+        this.timeout = timeout;
+        this.failOpen = failOpen;
+        this.changes = changes;
+        this.reporter = reporter;
+        this.metrics = metrics;
+        this.clock = clock;
+        this.createdAt = clock.instant();
+        this.unusableSince = createdAt;
+    }
+
+    @Override
+    public void run() {
+        try {
+            while (!Thread.currentThread().isInterrupted()) {
+                publish(source.check());
+                if (latest instanceof CertCheck.Valid valid) {
+                    awaitUntil(min(clock.instant().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
+                } else {
+                    source.awaitChange(untilTimeoutOr(interval));
+                }
+            }
+        } catch (InterruptedException e) {
+            // closed
+        } finally {
+            source.close();
+        }
+    }
+
+    /** True when a certificate has been checked and is inside its validity window now. */
+    boolean usable(Instant now) {
+        return latest instanceof CertCheck.Valid v && !now.isAfter(v.notAfter());
+    }
+
+    /** False until the first check is done: "not valid yet" and "not looked yet" differ at start. */
+    boolean checked() {
+        return latest != null;
+    }
+
+    /** True when the certificate is not usable and this spell's timeout has been reported. */
+    boolean timedOut() {
+        return !usable(clock.instant()) && unusableSince.equals(timedOutSpell);
+    }
+
+    /** Why the certificate is not usable, for readiness, timeouts and Events. */
+    String describeProblem() {
+        CertCheck c = latest;
+        return switch (c) {
+            case null -> "not checked yet";
+            case CertCheck.NotYet n -> n.describe();
+            case CertCheck.Valid v -> "certificate has expired: notAfter " + v.notAfter();
+        };
+    }
+
+    private void publish(CertCheck check) {
+        Instant now = clock.instant();
+        CertCheck previous = latest;
+        boolean was = usable(now);
+        latest = check;
+        if (check instanceof CertCheck.Valid valid) {
+            lastProblem = null;
+            metrics.certNotAfter(valid.notAfter());
+            if (!was) {
+                becameValid(valid, now);
+            }
+        } else if (check instanceof CertCheck.NotYet notYet) {
+            if (previous instanceof CertCheck.Valid gone) {
+                // Expired (then it went bad at notAfter) or replaced by one that is not valid.
+                unusableSince = now.isAfter(gone.notAfter()) ? gone.notAfter() : now;
+                reporter.report(Reason.SERVING_CERTIFICATE_INVALID, "Serving certificate is no longer valid ("
+                        + notYet.describe() + "); the startup taint is not removed until a valid one is served");
+            } else if (notYet.problem() != lastProblem) {
+                LOG.info("serving certificate not usable yet node={} reason={} detail={}", node,
+                        notYet.problem().name().toLowerCase(Locale.ROOT), Fields.quote(notYet.describe()));
+            }
+            lastProblem = notYet.problem();
+        }
+        if (previous == null || was != usable(now) || previous.isValid() != check.isValid()) {
+            changes.signal();
+        }
+    }
+
+    /** The wait before the next look while unusable: {@code max}, or less to report the timeout on time. */
+    private Duration untilTimeoutOr(Duration max) {
+        Instant now = clock.instant();
+        Instant spell = unusableSince;
+        Instant timeoutAt = spell.plus(timeout);
+        if (now.isBefore(timeoutAt)) {
+            Duration left = Duration.between(now, timeoutAt).plusMillis(1);
+            return left.compareTo(max) < 0 ? left : max;
+        }
+        if (!spell.equals(timedOutSpell)) {
+            timedOutSpell = spell;
+            reporter.report(Reason.SERVING_CERTIFICATE_TIMEOUT, "No valid serving certificate after "
+                    + timeout.toSeconds() + "s (" + describeProblem() + "); " + (failOpen
+                            ? "removing the taint anyway (on-cert-timeout=remove-taint)"
+                            : "the taint stays until one is valid (on-cert-timeout=keep-waiting)"));
+            changes.signal();
+        }
+        return max;
+    }
+
+    private void becameValid(CertCheck.Valid valid, Instant now) {
+        if (!everValid) {
+            everValid = true;
+            metrics.timeToCert(Duration.between(createdAt, now));
+        }
+        if (valid.identityWarning() != null) {
+            LOG.warn("serving certificate does not name this node node={} subject={} detail={}", node,
+                    Fields.quote(valid.subject()), Fields.quote(valid.identityWarning()));
+        }
+        reporter.report(Reason.SERVING_CERTIFICATE_READY, "Kubelet serving certificate is valid until "
+                + valid.notAfter() + " (" + valid.subject() + ")");
+    }
+
+    /** Waits for a change event or {@code until}; a source without events is probed only then. */
+    private void awaitUntil(Instant until) throws InterruptedException {
+        Duration left = Duration.between(clock.instant(), until);
+        while (left.isPositive() && !source.awaitChange(left)) {
+            left = Duration.between(clock.instant(), until);
+        }
+    }
+
+    private static Instant min(Instant a, Instant b) {
+        return a.isBefore(b) ? a : b;
+    }
+}

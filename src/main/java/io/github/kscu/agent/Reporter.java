@@ -1,0 +1,99 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.health.Metrics;
+import io.github.kscu.health.Reason;
+import io.github.kscu.kube.ApiFailure;
+import io.github.kscu.kube.NodeApi;
+import io.github.kscu.kube.NodeApi.NodeEvent;
+import io.github.kscu.kube.RetryPolicy;
+import io.github.kscu.log.Fields;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.function.Supplier;
+import org.tinylog.Logger;
+import org.tinylog.TaggedLogger;
+
+/**
+ * One outcome, reported three ways under the same {@link Reason}: a log line, a metric and an Event on
+ * the Node. Events are best effort and posted on their own virtual thread, so a slow or throttled
+ * apiserver never delays the taint removal; only failures that can pass (429, 5xx, no response) are
+ * retried, a few times ({@link RetryPolicy#afterEventFailure}).
+ */
+final class Reporter {
+    private static final TaggedLogger LOG = Logger.tag("agent");
+    /** The certificate can be valid before the node was first read: wait this long for its uid. */
+    private static final Duration UID_WAIT = Duration.ofSeconds(10);
+
+    private final String node;
+    private final NodeApi api;
+    private final Metrics metrics;
+    private final RetryPolicy retry;
+    private final Sleeper sleeper;
+    private final Supplier<NodeView> latest;
+    private final Changes changes;
+    private volatile boolean closed;
+
+    Reporter(String node, NodeApi api, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Supplier<NodeView> latest,
+            Changes changes) {
+        this.node = node;
+        this.api = api;
+        this.metrics = metrics;
+        this.retry = retry;
+        this.sleeper = sleeper;
+        this.latest = latest;
+        this.changes = changes;
+    }
+
+    void report(Reason reason, String note) {
+        metrics.outcome(reason);
+        if ("Warning".equals(reason.eventType())) {
+            LOG.warn("{} node={} reason={}", note, node, reason);
+        } else {
+            LOG.info("{} node={} reason={}", note, node, reason);
+        }
+        Thread.ofVirtual().name("event-" + node).start(() -> post(reason, note));
+    }
+
+    /** No more retries: Events still in flight give up after their current attempt. */
+    void close() {
+        closed = true;
+    }
+
+    private void post(Reason reason, String note) {
+        NodeEvent event = new NodeEvent(node, nodeUid(), reason.eventType(), reason.value(), reason.action(), note);
+        for (int attempt = 1; ; attempt++) {
+            try {
+                api.createEvent(event);
+                return;
+            } catch (ApiFailure f) {
+                Optional<Duration> again = closed ? Optional.empty() : retry.afterEventFailure(f, attempt);
+                if (again.isEmpty()) {
+                    LOG.warn("could not record Event node={} reason={} code={} error={}", node, event.reason(),
+                            f.code(), Fields.quote(f.getMessage()));
+                    return;
+                }
+                try {
+                    sleeper.sleep(again.get());
+                } catch (InterruptedException e) {
+                    return;
+                }
+            }
+        }
+    }
+
+    /** The Node's uid links the Event to it in {@code kubectl describe node}; null if it is not known soon. */
+    private String nodeUid() {
+        long deadline = System.nanoTime() + UID_WAIT.toNanos();
+        long seen = changes.version();
+        NodeView view = latest.get();
+        while (view == null && System.nanoTime() < deadline && !closed) {
+            try {
+                seen = changes.await(seen, Duration.ofNanos(deadline - System.nanoTime()));
+            } catch (InterruptedException e) {
+                return null;
+            }
+            view = latest.get();
+        }
+        return view == null ? null : view.node().uid();
+    }
+}

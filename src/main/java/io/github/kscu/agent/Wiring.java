@@ -1,0 +1,89 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.cert.CertSource;
+import io.github.kscu.cert.CertificateValidator;
+import io.github.kscu.cert.FileCertSource;
+import io.github.kscu.cert.KubeletCertSource;
+import io.github.kscu.config.InvalidSettingException;
+import io.github.kscu.config.Setting;
+import io.github.kscu.config.Settings;
+import io.github.kscu.health.Metrics;
+import io.github.kscu.kube.HttpNodeApi;
+import io.github.kscu.kube.KubeClients;
+import io.github.kscu.kube.NodeApi;
+import io.github.kscu.kube.RetryPolicy;
+import io.kubernetes.client.openapi.ApiClient;
+import java.io.IOException;
+import java.security.GeneralSecurityException;
+import java.time.Clock;
+import java.util.random.RandomGenerator;
+
+/**
+ * The one place where an {@link Agent} is put together, for {@code Main}, the integration tests and the
+ * benchmark alike. Anything wrong with what the settings point at (a kubeconfig or CA bundle that does
+ * not load) surfaces here as an {@link InvalidSettingException}: one line, exit code 2.
+ */
+public final class Wiring {
+    private Wiring() {
+    }
+
+    /** An agent with its own API client, from {@code --kubeconfig} or the pod's service account. */
+    public static Agent agent(Settings settings) throws InvalidSettingException {
+        ApiClient client;
+        try {
+            client = KubeClients.create(settings.kubeconfig());
+        } catch (IOException | RuntimeException e) {
+            throw InvalidSettingException.because(Setting.KUBECONFIG, e.getMessage());
+        }
+        return agent(settings, client);
+    }
+
+    /** An agent on a shared API client (many agents in one JVM share one connection pool). */
+    public static Agent agent(Settings settings, ApiClient client) throws InvalidSettingException {
+        Clock clock = Clock.systemUTC();
+        Metrics metrics = new Metrics(clock::instant);
+        return agent(settings, new HttpNodeApi(client, metrics::request), certSource(settings, clock), metrics, clock,
+                RandomGenerator.getDefault(), Sleeper.REAL);
+    }
+
+    /** Every collaborator given, for tests. {@code source} is ignored with {@code --skip-cert-check}. */
+    static Agent agent(Settings s, NodeApi api, CertSource source, Metrics metrics, Clock clock,
+            RandomGenerator random, Sleeper sleeper) {
+        String node = s.nodeName();
+        RetryPolicy retry = new RetryPolicy(random);
+        Changes changes = new Changes();
+        StateRecorder state = new StateRecorder(node, metrics);
+        NodeTracker tracker = new NodeTracker(node, api, s.taints(), retry, sleeper, clock, random, changes);
+        Reporter reporter = new Reporter(node, api, metrics, retry, sleeper, tracker::latest, changes);
+        boolean failOpen = s.onCertTimeout() == Settings.OnCertTimeout.REMOVE_TAINT;
+        CertWatch watch = s.skipCertCheck() || source == null ? null : new CertWatch(node, source,
+                s.certCheckInterval(), s.certCheckDuration(), failOpen, changes, reporter, metrics, clock);
+        CertWait wait = new CertWait(watch, s.onCertTimeout(), changes, clock);
+        TaintRemover remover = new TaintRemover(node, api, tracker, wait, changes, reporter, state, metrics, retry,
+                sleeper, clock, s.taintWatcherDuration());
+        Settler settler = new Settler(tracker, remover, changes, reporter, state, retry, sleeper, clock);
+        AutoCloseable closeApi = api instanceof AutoCloseable c ? c : () -> { };
+        return new Agent(new Agent.Parts(s, tracker, watch, wait, remover, settler, reporter, state, metrics, closeApi,
+                clock, random, sleeper));
+    }
+
+    /** The certificate source the settings name, or {@code null} with {@code --skip-cert-check}. */
+    public static CertSource certSource(Settings settings, Clock clock) throws InvalidSettingException {
+        if (settings.skipCertCheck()) {
+            return null;
+        }
+        CertificateValidator validator = new CertificateValidator(settings.nodeName(), settings.requireCertIdentity());
+        return switch (settings.certSource()) {
+            case FILE -> new FileCertSource(settings.certFile(), validator, clock);
+            case KUBELET -> {
+                try {
+                    yield new KubeletCertSource(settings.kubeletAddress(), settings.kubeletCaFile(), validator,
+                            settings.requireCertIdentity(), clock);
+                } catch (IOException | GeneralSecurityException e) {
+                    throw InvalidSettingException.of(Setting.KUBELET_CA_FILE, settings.kubeletCaFile().toString(),
+                            "not a PEM CA bundle (" + e.getMessage() + ")");
+                }
+            }
+        };
+    }
+}
