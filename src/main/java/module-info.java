@@ -11,6 +11,7 @@ module io.github.kscu {
     requires io.prometheus.metrics.core;
     requires io.prometheus.metrics.model;
     requires io.prometheus.writer.text;
+    requires java.naming;
     requires jdk.httpserver;
     requires jdk.unsupported;
 

@@ -10,7 +10,9 @@ import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
@@ -19,20 +21,27 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import javax.naming.NamingException;
+import javax.naming.directory.Attribute;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
 import javax.security.auth.x500.X500Principal;
 
 /**
  * Decides whether bytes hold a usable kubelet serving certificate. Pure apart from reading the file.
  *
- * <p>The kubelet's PEM carries the private key next to the certificate. Key blocks are skipped without
- * being decoded, and the buffer is wiped before returning, so key material never outlives a check.
+ * <p>The kubelet's PEM carries the private key next to the certificate. The key is decoded only to find
+ * the certificate that belongs to it, in an array wiped at once; the file's bytes are wiped before
+ * returning, so key material never outlives a check.
  */
 public final class CertificateValidator {
     /** Clocks of freshly booted nodes drift; a certificate issued "in a few seconds" is fine. */
     public static final Duration CLOCK_SKEW = Duration.ofSeconds(60);
     private static final int MAX_BYTES = 1 << 20;
-    private static final String BEGIN = "-----BEGIN ";
-    private static final String DASHES = "-----";
+    private static final byte[] BEGIN = "-----BEGIN ".getBytes(StandardCharsets.US_ASCII);
+    private static final byte[] DASHES = "-----".getBytes(StandardCharsets.US_ASCII);
+    private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
+    private static final String ANY_USAGE = "2.5.29.37.0";
 
     private final String nodeName;
     private final boolean requireIdentity;
@@ -79,51 +88,81 @@ public final class CertificateValidator {
         }
     }
 
-    /** Checks PEM bytes: at least one CERTIFICATE block that parses; the first one is the leaf. */
+    /**
+     * Checks PEM bytes: at least one CERTIFICATE block that parses. With a private key in the same bytes
+     * (the kubelet's PEM), the leaf is the certificate that belongs to that key, whatever its position, and
+     * there must be one; without a key, the first certificate is the leaf.
+     *
+     * <p>Scanned as bytes, never as a String: the key block is base64-decoded into an array that is
+     * wiped as soon as its public half has been read, so key material does not outlive the check.
+     */
     public CertCheck checkPem(byte[] bytes, Instant now) {
         if (bytes.length == 0) {
             return new NotYet(Problem.EMPTY, null);
         }
-        String text = new String(bytes, StandardCharsets.ISO_8859_1);
-        if (!text.contains(BEGIN)) {
+        if (indexOf(bytes, BEGIN, 0) < 0) {
             return new NotYet((bytes[0] & 0xff) == 0x30 ? Problem.DER : Problem.NO_CERTIFICATE, null);
         }
         List<X509Certificate> chain = new ArrayList<>();
+        byte[] keyHalf = null;
+        String keyProblem = null;
         int pos = 0;
-        while (true) {
-            int begin = text.indexOf(BEGIN, pos);
-            if (begin < 0) {
-                break;
-            }
-            int labelEnd = text.indexOf(DASHES, begin + BEGIN.length());
+        for (int begin; (begin = indexOf(bytes, BEGIN, pos)) >= 0; ) {
+            int labelEnd = indexOf(bytes, DASHES, begin + BEGIN.length);
             if (labelEnd < 0) {
                 return new NotYet(Problem.TRUNCATED, "BEGIN line is cut off");
             }
-            String label = text.substring(begin + BEGIN.length(), labelEnd);
-            String endMarker = "-----END " + label + DASHES;
-            int end = text.indexOf(endMarker, labelEnd);
+            String label = new String(bytes, begin + BEGIN.length, labelEnd - begin - BEGIN.length,
+                    StandardCharsets.US_ASCII);
+            byte[] endMarker = ("-----END " + label + "-----").getBytes(StandardCharsets.US_ASCII);
+            int end = indexOf(bytes, endMarker, labelEnd);
             if (end < 0) {
                 return new NotYet(Problem.TRUNCATED, label);
             }
-            pos = end + endMarker.length();
-            if (!"CERTIFICATE".equals(label)) {
-                continue; // private keys and anything else: never decoded
+            pos = end + endMarker.length;
+            int body = labelEnd + DASHES.length;
+            if ("CERTIFICATE".equals(label)) {
+                byte[] der = decode(bytes, body, end);
+                try {
+                    chain.add((X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der)));
+                } catch (CertificateException e) {
+                    return new NotYet(Problem.CORRUPT, e.getMessage());
+                }
+            } else if (label.endsWith("PRIVATE KEY") && keyHalf == null && keyProblem == null) {
+                byte[] der = decode(bytes, body, end);
+                try {
+                    keyHalf = KeyMatch.publicHalf(label, der);
+                } catch (GeneralSecurityException | RuntimeException e) {
+                    keyProblem = e.getMessage();
+                } finally {
+                    Arrays.fill(der, (byte) 0);
+                }
             }
-            String body = text.substring(labelEnd + DASHES.length(), end);
-            try {
-                byte[] der = Base64.getMimeDecoder().decode(body);
-                chain.add((X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der)));
-            } catch (IllegalArgumentException | CertificateException e) {
-                return new NotYet(Problem.CORRUPT, e.getMessage());
-            }
+            // anything else (EC PARAMETERS...) is skipped
         }
         if (chain.isEmpty()) {
             return new NotYet(Problem.NO_CERTIFICATE, null);
         }
-        return checkLeaf(chain.getFirst(), now);
+        if (keyProblem != null) {
+            return new NotYet(Problem.KEY_UNREADABLE, keyProblem);
+        }
+        X509Certificate leaf = chain.getFirst();
+        if (keyHalf != null) {
+            byte[] half = keyHalf;
+            leaf = chain.stream().filter(c -> KeyMatch.matches(half, c)).findFirst().orElse(null);
+            if (leaf == null) {
+                return new NotYet(Problem.KEY_MISMATCH, chain.size() + " certificate(s), none for the key");
+            }
+        }
+        CertCheck checked = checkLeaf(leaf, now);
+        return checked instanceof Valid valid ? checkNodeName(leaf, valid) : checked;
     }
 
-    /** Checks a leaf certificate's validity window and identity (shared by every certificate source). */
+    /**
+     * Checks a leaf certificate (shared by every certificate source): inside its validity window, not a
+     * CA, serverAuth when it has an extended key usage, and its subject's CN (multi-valued RDNs
+     * included) naming this node, which only warns unless identity is required.
+     */
     public CertCheck checkLeaf(X509Certificate leaf, Instant now) {
         Instant notBefore = leaf.getNotBefore().toInstant();
         Instant notAfter = leaf.getNotAfter().toInstant();
@@ -133,10 +172,21 @@ public final class CertificateValidator {
         if (now.plus(CLOCK_SKEW).isBefore(notBefore)) {
             return new NotYet(Problem.NOT_YET_VALID, "notBefore " + notBefore);
         }
+        if (leaf.getBasicConstraints() >= 0) {
+            return new NotYet(Problem.LEAF_IS_CA, leaf.getSubjectX500Principal().getName(X500Principal.RFC2253));
+        }
+        try {
+            List<String> eku = leaf.getExtendedKeyUsage();
+            if (eku != null && !eku.contains(SERVER_AUTH) && !eku.contains(ANY_USAGE)) {
+                return new NotYet(Problem.NOT_SERVER_AUTH, "extended key usage " + eku);
+            }
+        } catch (CertificateParsingException e) {
+            return new NotYet(Problem.CORRUPT, "extended key usage does not parse: " + e.getMessage());
+        }
         String subject = leaf.getSubjectX500Principal().getName(X500Principal.RFC2253);
         String expected = "system:node:" + nodeName;
         String warning = null;
-        if (!expected.equals(commonName(subject))) {
+        if (!commonNames(subject).contains(expected)) {
             if (requireIdentity) {
                 return new NotYet(Problem.IDENTITY_MISMATCH, "subject " + subject + ", expected CN=" + expected);
             }
@@ -145,13 +195,59 @@ public final class CertificateValidator {
         return new Valid(subject, notBefore, notAfter, warning);
     }
 
-    static String commonName(String rfc2253) {
-        for (String rdn : rfc2253.split("(?<!\\\\),")) {
-            if (rdn.regionMatches(true, 0, "CN=", 0, 3)) {
-                return rdn.substring(3).replace("\\", "");
-            }
+    /** The file source's SAN check: a DNS name equal to the node name (the kubelet puts its hostname there). */
+    private CertCheck checkNodeName(X509Certificate leaf, Valid valid) {
+        if (Sans.hasDnsName(leaf, nodeName)) {
+            return valid;
         }
-        return null;
+        String problem = "subject alternative names do not include DNS:" + nodeName;
+        if (requireIdentity) {
+            return new NotYet(Problem.IDENTITY_MISMATCH, problem);
+        }
+        return new Valid(valid.subject(), valid.notBefore(), valid.notAfter(),
+                valid.identityWarning() == null ? problem : valid.identityWarning() + "; " + problem);
+    }
+
+    /** Every CN in an RFC 2253 name, multi-valued RDNs ({@code CN=a+O=b}) and escapes included. */
+    static List<String> commonNames(String rfc2253) {
+        List<String> out = new ArrayList<>(1);
+        try {
+            for (Rdn rdn : new LdapName(rfc2253).getRdns()) {
+                Attribute cn = rdn.toAttributes().get("CN");
+                if (cn != null) {
+                    for (int i = 0; i < cn.size(); i++) {
+                        out.add(String.valueOf(cn.get(i)));
+                    }
+                }
+            }
+        } catch (NamingException e) {
+            // not an RFC 2253 name: no CN
+        }
+        return out;
+    }
+
+    private static byte[] decode(byte[] bytes, int from, int to) {
+        byte[] body = Arrays.copyOfRange(bytes, from, to);
+        try {
+            return Base64.getMimeDecoder().decode(body);
+        } catch (IllegalArgumentException e) {
+            return new byte[0]; // parses as nothing: reported by the caller as corrupt
+        } finally {
+            Arrays.fill(body, (byte) 0);
+        }
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle, int from) {
+        outer:
+        for (int i = Math.max(from, 0); i <= hay.length - needle.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        return -1;
     }
 
     private static CertificateFactory factory() throws CertificateException {

@@ -5,7 +5,6 @@ import io.github.kscu.cert.CertCheck.Problem;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.ConnectException;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
@@ -15,7 +14,6 @@ import java.security.GeneralSecurityException;
 import java.security.cert.CertPathValidator;
 import java.security.cert.CertPathValidatorException;
 import java.security.cert.CertificateFactory;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.PKIXParameters;
 import java.security.cert.TrustAnchor;
 import java.security.cert.X509Certificate;
@@ -24,7 +22,6 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLException;
@@ -148,38 +145,7 @@ public final class KubeletCertSource implements CertSource {
 
     /** Null when the leaf's SANs include the dialled address (as an IP or a DNS name). */
     private String sanProblem(X509Certificate leaf) {
-        try {
-            Collection<List<?>> sans = leaf.getSubjectAlternativeNames();
-            if (sans != null) {
-                boolean ip = isIpLiteral(host);
-                for (List<?> san : sans) {
-                    int type = (Integer) san.get(0);
-                    String value = String.valueOf(san.get(1));
-                    if (ip && type == 7 && sameAddress(value, host)) {
-                        return null;
-                    }
-                    if (!ip && type == 2 && value.equalsIgnoreCase(host)) {
-                        return null;
-                    }
-                }
-            }
-            return "subject alternative names do not include " + host;
-        } catch (CertificateParsingException e) {
-            return "subject alternative names do not parse: " + e.getMessage();
-        }
-    }
-
-    private static boolean isIpLiteral(String s) {
-        return s.indexOf(':') >= 0 || s.matches("\\d{1,3}(\\.\\d{1,3}){3}");
-    }
-
-    private static boolean sameAddress(String a, String b) {
-        try {
-            // Both are literals (no lookup happens): compares 2001:db8::1 and 2001:DB8:0::1 correctly.
-            return InetAddress.getByName(a).equals(InetAddress.getByName(b));
-        } catch (IOException e) {
-            return false;
-        }
+        return Sans.includes(leaf, host) ? null : "subject alternative names do not include " + host;
     }
 
     @Override

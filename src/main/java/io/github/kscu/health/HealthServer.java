@@ -1,33 +1,80 @@
 package io.github.kscu.health;
 
-import com.sun.net.httpserver.HttpExchange;
-import com.sun.net.httpserver.HttpServer;
 import io.github.kscu.config.ListenAddress;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
+import java.util.LinkedHashSet;
+import java.util.Iterator;
 import java.util.function.Supplier;
+import org.tinylog.Logger;
+import org.tinylog.TaggedLogger;
 
 /**
- * {@code /healthz}, {@code /readyz} and {@code /metrics} on the JDK's HTTP server. The probes are hit
- * every few seconds for the life of the node, so they must cost nothing: no framework, virtual threads.
+ * {@code /healthz}, {@code /readyz} and {@code /metrics}: HTTP/1.1 GET and HEAD, one answer per
+ * connection, on one thread with a selector.
+ *
+ * <p>The port is on the host network, so anyone who reaches the node can connect. Every connection is
+ * bounded: {@link #MAX_REQUEST_BYTES} of request head, {@link #REQUEST_TIMEOUT} from accept to a
+ * complete head (slow headers, idle connections), {@link #MAX_CONNECTIONS} open at once, the oldest
+ * closed first to make room, so a flood can neither exhaust memory nor keep a probe out. A connection
+ * costs a small object and its socket; no thread, no per-connection buffer beyond its head.
+ *
+ * <p>Why not the JDK's HttpServer (used before): it gives every connection an exchange and a thread from
+ * its executor, and its limits are global system properties with coarse timers; 570 stalled
+ * {@code GET /metrics} connections took the agent down with OutOfMemoryError under the shipped heap.
  */
 public final class HealthServer implements AutoCloseable {
+    private static final TaggedLogger LOG = Logger.tag("health");
+    static final int MAX_CONNECTIONS = 4096;
+    static final int MAX_REQUEST_BYTES = 4096;
+    static final long REQUEST_TIMEOUT = 5_000;
+
     /** What {@code /readyz} answers: ready, and a short human-readable reason either way. */
     public record Readiness(boolean ready, String detail) {
     }
 
-    private final HttpServer server;
-    private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
+    /** One open connection: what it sent so far, when it must be done, what is left to write. */
+    private static final class Conn {
+        final SocketChannel channel;
+        final long deadline;
+        byte[] head = new byte[256];
+        int length;
+        ByteBuffer answer;
 
-    private HealthServer(HttpServer server) {
+        Conn(SocketChannel channel, long deadline) {
+            this.channel = channel;
+            this.deadline = deadline;
+        }
+    }
+
+    private final ServerSocketChannel server;
+    private final Selector selector;
+    private final Supplier<Readiness> readiness;
+    private final PrometheusRegistry registry;
+    private final PrometheusTextFormatWriter text = PrometheusTextFormatWriter.create();
+    private final ByteBuffer readBuffer = ByteBuffer.allocate(2048);
+    /** Open connections, oldest first: the order in which they are evicted and time out. */
+    private final LinkedHashSet<Conn> open = new LinkedHashSet<>();
+    private final Thread thread;
+    private volatile boolean closed;
+
+    private HealthServer(ServerSocketChannel server, Selector selector, Supplier<Readiness> readiness,
+            PrometheusRegistry registry) {
         this.server = server;
+        this.selector = selector;
+        this.readiness = readiness;
+        this.registry = registry;
+        this.thread = Thread.ofPlatform().daemon().name("kscu-health").unstarted(this::loop);
     }
 
     public static HealthServer start(ListenAddress address, Supplier<Readiness> readiness,
@@ -35,51 +82,231 @@ public final class HealthServer implements AutoCloseable {
         InetSocketAddress bind = address.host().isEmpty()
                 ? new InetSocketAddress(address.port())
                 : new InetSocketAddress(address.host(), address.port());
-        HttpServer server = HttpServer.create(bind, 16);
-        HealthServer health = new HealthServer(server);
-        server.createContext("/healthz", ex -> reply(ex, 200, "ok\n"));
-        server.createContext("/readyz", ex -> {
-            Readiness r = readiness.get();
-            reply(ex, r.ready() ? 200 : 503, r.detail() + "\n");
-        });
-        PrometheusTextFormatWriter text = PrometheusTextFormatWriter.create();
-        server.createContext("/metrics", ex -> {
-            ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
-            text.write(body, registry.scrape());
-            reply(ex, 200, text.getContentType(), body.toByteArray());
-        });
-        server.createContext("/", ex -> reply(ex, 404, "not found: try /healthz, /readyz or /metrics\n"));
-        server.setExecutor(health.executor);
-        server.start();
-        return health;
+        ServerSocketChannel server = ServerSocketChannel.open();
+        try {
+            server.setOption(StandardSocketOptions.SO_REUSEADDR, true);
+            server.bind(bind, 128);
+            server.configureBlocking(false);
+            Selector selector = Selector.open();
+            server.register(selector, SelectionKey.OP_ACCEPT);
+            HealthServer health = new HealthServer(server, selector, readiness, registry);
+            health.thread.start();
+            return health;
+        } catch (IOException | RuntimeException e) {
+            server.close();
+            throw e;
+        }
     }
 
     /** The bound port (useful with port 0). */
     public int port() {
-        return server.getAddress().getPort();
+        return server.socket().getLocalPort();
     }
 
-    private static void reply(HttpExchange ex, int status, String body) throws IOException {
-        reply(ex, status, "text/plain; charset=utf-8", body.getBytes(StandardCharsets.UTF_8));
-    }
-
-    private static void reply(HttpExchange ex, int status, String contentType, byte[] bytes) throws IOException {
-        try (ex) {
-            ex.getResponseHeaders().set("Content-Type", contentType);
-            if ("HEAD".equals(ex.getRequestMethod())) {
-                ex.sendResponseHeaders(status, -1);
-                return;
-            }
-            ex.sendResponseHeaders(status, bytes.length);
-            try (OutputStream out = ex.getResponseBody()) {
-                out.write(bytes);
+    private void loop() {
+        while (!closed) {
+            try {
+                selector.select(250);
+                Iterator<SelectionKey> keys = selector.selectedKeys().iterator();
+                while (keys.hasNext()) {
+                    SelectionKey key = keys.next();
+                    keys.remove();
+                    if (!key.isValid()) {
+                        continue;
+                    }
+                    if (key.isAcceptable()) {
+                        accept();
+                    } else if (key.isReadable()) {
+                        read(key, (Conn) key.attachment());
+                    } else if (key.isWritable()) {
+                        write(key, (Conn) key.attachment());
+                    }
+                }
+                expire();
+            } catch (IOException | RuntimeException e) {
+                if (!closed) {
+                    LOG.warn("health server error, continuing error=\"{}\"", String.valueOf(e));
+                    try {
+                        Thread.sleep(100); // never a busy loop on a persistent error
+                    } catch (InterruptedException ie) {
+                        return;
+                    }
+                }
             }
         }
     }
 
+    private void accept() throws IOException {
+        while (true) {
+            SocketChannel c;
+            try {
+                c = server.accept();
+            } catch (IOException e) {
+                // Out of file descriptors: make room by closing the oldest, or the backlog spins the loop.
+                if (open.isEmpty()) {
+                    throw e;
+                }
+                close(open.removeFirst());
+                continue;
+            }
+            if (c == null) {
+                return;
+            }
+            if (open.size() >= MAX_CONNECTIONS) {
+                close(open.removeFirst());
+            }
+            c.configureBlocking(false);
+            Conn conn = new Conn(c, System.currentTimeMillis() + REQUEST_TIMEOUT);
+            c.register(selector, SelectionKey.OP_READ, conn);
+            open.addLast(conn);
+        }
+    }
+
+    private void read(SelectionKey key, Conn conn) {
+        try {
+            readBuffer.clear();
+            int n = conn.channel.read(readBuffer);
+            if (n < 0) {
+                drop(conn);
+                return;
+            }
+            if (conn.length + n > MAX_REQUEST_BYTES) {
+                answer(key, conn, 431, "text/plain; charset=utf-8", "request head too large\n".getBytes(
+                        StandardCharsets.UTF_8), false);
+                return;
+            }
+            if (conn.length + n > conn.head.length) {
+                conn.head = java.util.Arrays.copyOf(conn.head, Math.min(MAX_REQUEST_BYTES, 2 * (conn.length + n)));
+            }
+            System.arraycopy(readBuffer.array(), 0, conn.head, conn.length, n);
+            conn.length += n;
+            if (headComplete(conn.head, conn.length)) {
+                respond(key, conn);
+            }
+        } catch (IOException e) {
+            drop(conn);
+        }
+    }
+
+    /** Answers the request line; the rest of the head (headers) is read but not needed. */
+    private void respond(SelectionKey key, Conn conn) throws IOException {
+        int lineEnd = 0;
+        while (conn.head[lineEnd] != '\r' && conn.head[lineEnd] != '\n') {
+            lineEnd++;
+        }
+        String[] line = new String(conn.head, 0, lineEnd, StandardCharsets.ISO_8859_1).split(" ");
+        boolean head = line.length == 3 && line[0].equals("HEAD");
+        if (line.length != 3 || !line[2].startsWith("HTTP/1.")) {
+            answer(key, conn, 400, "text/plain; charset=utf-8", "bad request\n".getBytes(StandardCharsets.UTF_8), false);
+            return;
+        }
+        if (!head && !line[0].equals("GET")) {
+            answer(key, conn, 405, "text/plain; charset=utf-8", "only GET and HEAD\n".getBytes(StandardCharsets.UTF_8),
+                    false);
+            return;
+        }
+        String path = line[1].indexOf('?') < 0 ? line[1] : line[1].substring(0, line[1].indexOf('?'));
+        switch (path) {
+            case "/healthz" -> answer(key, conn, 200, "text/plain; charset=utf-8", "ok\n".getBytes(StandardCharsets.UTF_8),
+                    head);
+            case "/readyz" -> {
+                Readiness r = readiness.get();
+                answer(key, conn, r.ready() ? 200 : 503, "text/plain; charset=utf-8",
+                        (r.detail() + "\n").getBytes(StandardCharsets.UTF_8), head);
+            }
+            case "/metrics" -> {
+                ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
+                text.write(body, registry.scrape());
+                answer(key, conn, 200, text.getContentType(), body.toByteArray(), head);
+            }
+            default -> answer(key, conn, 404, "text/plain; charset=utf-8",
+                    "not found: try /healthz, /readyz or /metrics\n".getBytes(StandardCharsets.UTF_8), head);
+        }
+    }
+
+    private void answer(SelectionKey key, Conn conn, int status, String type, byte[] body, boolean headOnly)
+            throws IOException {
+        byte[] top = ("HTTP/1.1 " + status + " " + reason(status) + "\r\nContent-Type: " + type
+                + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
+                .getBytes(StandardCharsets.ISO_8859_1);
+        ByteBuffer out = ByteBuffer.allocate(top.length + (headOnly ? 0 : body.length));
+        out.put(top);
+        if (!headOnly) {
+            out.put(body);
+        }
+        conn.answer = out.flip();
+        conn.head = null;
+        key.interestOps(SelectionKey.OP_WRITE);
+        write(key, conn);
+    }
+
+    private void write(SelectionKey key, Conn conn) {
+        try {
+            conn.channel.write(conn.answer);
+            if (!conn.answer.hasRemaining()) {
+                drop(conn);
+            }
+        } catch (IOException e) {
+            drop(conn);
+        }
+    }
+
+    /** Closes connections past their deadline: slow or idle clients, and answers nobody reads. */
+    private void expire() {
+        long now = System.currentTimeMillis();
+        while (!open.isEmpty() && open.getFirst().deadline <= now) {
+            close(open.removeFirst());
+        }
+    }
+
+    private void drop(Conn conn) {
+        open.remove(conn);
+        close(conn);
+    }
+
+    private static void close(Conn conn) {
+        try {
+            conn.channel.close();
+        } catch (IOException e) {
+            // closing anyway
+        }
+    }
+
+    private static String reason(int status) {
+        return switch (status) {
+            case 200 -> "OK";
+            case 400 -> "Bad Request";
+            case 404 -> "Not Found";
+            case 405 -> "Method Not Allowed";
+            case 431 -> "Request Header Fields Too Large";
+            default -> "Service Unavailable";
+        };
+    }
+
+    /** True once the request head has ended: an empty line ({@code \r\n\r\n}, or bare newlines). */
+    private static boolean headComplete(byte[] head, int length) {
+        for (int i = 1; i < length; i++) {
+            if (head[i] == '\n' && (head[i - 1] == '\n' || (i >= 3 && head[i - 1] == '\r' && head[i - 2] == '\n'))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     @Override
     public void close() {
-        server.stop(0);
-        executor.shutdownNow();
+        closed = true;
+        selector.wakeup();
+        try {
+            thread.join(2_000);
+            server.close();
+            selector.close();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException e) {
+            // closing anyway
+        }
+        open.forEach(HealthServer::close);
+        open.clear();
     }
 }

@@ -1,18 +1,10 @@
 package io.github.kscu.log;
 
-import java.io.FileDescriptor;
-import java.io.FileOutputStream;
-import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
-import java.util.Collection;
-import java.util.EnumSet;
 import java.util.Map;
 import org.tinylog.core.LogEntry;
-import org.tinylog.core.LogEntryValue;
-import org.tinylog.writers.Writer;
 
 /**
  * One JSON object per line on stdout. tinylog's own JSON writer keeps a file open for seeking and fails
@@ -22,33 +14,20 @@ import org.tinylog.writers.Writer;
  * <p>Our messages follow one convention: a stable event text, then {@code key=value} fields. The fields
  * become JSON members, so log pipelines can filter on {@code node} or {@code reason} without parsing.
  */
-public final class JsonStdoutWriter implements Writer {
-    private final OutputStream out;
-
+public final class JsonStdoutWriter extends StdoutWriter {
     /** Called by tinylog with the writer's properties, none of which we need. */
     public JsonStdoutWriter(Map<String, String> properties) {
-        this(new FileOutputStream(FileDescriptor.out));
+        this(stdout());
     }
 
     JsonStdoutWriter(OutputStream out) {
-        this.out = out;
+        super(out);
     }
 
     @Override
-    public Collection<LogEntryValue> getRequiredLogEntryValues() {
-        return EnumSet.of(LogEntryValue.DATE, LogEntryValue.LEVEL, LogEntryValue.TAG, LogEntryValue.MESSAGE,
-                LogEntryValue.EXCEPTION, LogEntryValue.CLASS);
-    }
-
-    @Override
-    public void write(LogEntry entry) throws IOException {
-        String line = format(entry.getTimestamp().toInstant().toString(), entry.getLevel().name(),
-                entry.getTag() != null ? entry.getTag() : entry.getClassName(), entry.getMessage(),
-                entry.getException());
-        byte[] bytes = line.getBytes(StandardCharsets.UTF_8);
-        synchronized (this) {
-            out.write(bytes);
-        }
+    String line(LogEntry entry) {
+        return format(entry.getTimestamp().toInstant().toString(), entry.getLevel().name(), logger(entry),
+                entry.getMessage(), entry.getException());
     }
 
     /** The JSON line for one entry, newline included. */
@@ -112,17 +91,5 @@ public final class JsonStdoutWriter implements Writer {
             }
         }
         out.append('"');
-    }
-
-    @Override
-    public void flush() throws IOException {
-        synchronized (this) {
-            out.flush();
-        }
-    }
-
-    @Override
-    public void close() throws IOException {
-        flush();
     }
 }

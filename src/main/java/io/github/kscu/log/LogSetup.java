@@ -22,13 +22,8 @@ public final class LogSetup {
         String quiet = level.compareTo(LogLevel.WARN) > 0 ? level.name().toLowerCase(Locale.ROOT) : "warn";
         c.put("level@io.kubernetes", quiet);
         c.put("level@okhttp3", quiet);
-        if (format == LogFormat.JSON) {
-            c.put("writer", JsonStdoutWriter.class.getName());
-        } else {
-            c.put("writer", "console");
-            c.put("writer.stream", "out");
-            c.put("writer.format", "{date:yyyy-MM-dd'T'HH:mm:ss.SSSXXX} {level|min-size=5} {tag|min-size=5} {message}");
-        }
+        // Our writers, not tinylog's console writer: they escape control characters (see TextStdoutWriter).
+        c.put("writer", (format == LogFormat.JSON ? JsonStdoutWriter.class : TextStdoutWriter.class).getName());
         c.put("writingthread", "false");
         // Main stops tinylog itself after its last line; tinylog's own shutdown hook could run first and
         // drop the "stopped" line that tells an operator the exit was clean.

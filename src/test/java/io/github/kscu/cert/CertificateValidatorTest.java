@@ -14,9 +14,17 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import java.util.stream.Stream;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.GeneralName;
+import org.bouncycastle.asn1.x509.KeyPurposeId;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 class CertificateValidatorTest {
     private static final String NODE = "ip-10-0-0-1.ec2.internal";
@@ -59,9 +67,66 @@ class CertificateValidatorTest {
     }
 
     @Test
-    void aCorruptKeyBlockIsNeverDecoded() {
+    void aCorruptKeyBlockIsNotValid() {
         String garbageKey = "-----BEGIN EC PRIVATE KEY-----\n!!! not base64 !!!\n-----END EC PRIVATE KEY-----\n";
-        assertThat(check(garbageKey + good.certificatePem()).isValid()).isTrue();
+        assertThat(problem(check(garbageKey + good.certificatePem()))).isEqualTo(Problem.KEY_UNREADABLE);
+    }
+
+    /** The leaf is the certificate that belongs to the file's key, wherever it is; each rejection has its reason. */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("bundles")
+    void theLeafIsChosenByTheKeyAndChecked(String name, String pem, Problem expected) {
+        CertCheck c = check(pem);
+        if (expected == null) {
+            assertThat(c.isValid()).as("%s: %s", name, c).isTrue();
+        } else {
+            assertThat(problem(c)).as(name).isEqualTo(expected);
+        }
+    }
+
+    static Stream<Arguments> bundles() {
+        Issued rsa = serving(TestCerts.rsaKeys(), null);
+        Issued other = TestCerts.serving(ca, NODE);
+        Issued clientOnly = serving(TestCerts.ecKeys(), new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth});
+        Issued serverAuth = serving(TestCerts.ecKeys(), new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth,
+            KeyPurposeId.id_kp_clientAuth});
+        return Stream.of(
+                Arguments.of("cert, key (the kubelet's PEM)", good.kubeletPem(), null),
+                Arguments.of("CA first, then leaf and key", ca.certificatePem() + good.kubeletPem(), null),
+                Arguments.of("key, CA, leaf", good.keyPem() + ca.certificatePem() + good.certificatePem(), null),
+                Arguments.of("CA first, no key", ca.certificatePem() + good.certificatePem(), Problem.LEAF_IS_CA),
+                Arguments.of("a CA with its own key", ca.certificatePem() + ca.keyPem(),
+                        Problem.LEAF_IS_CA),
+                Arguments.of("a certificate and another key", good.certificatePem() + other.keyPem(), Problem.KEY_MISMATCH),
+                Arguments.of("RSA, PKCS#1 key", rsa.certificatePem() + TestCerts.pem(rsa.keys().getPrivate()), null),
+                Arguments.of("RSA, PKCS#8 key", rsa.certificatePem() + pkcs8(rsa), null),
+                Arguments.of("RSA certificate, EC key", rsa.certificatePem() + good.keyPem(), Problem.KEY_MISMATCH),
+                Arguments.of("EC, PKCS#8 key with its public point", good.certificatePem() + pkcs8(good), null),
+                Arguments.of("EKU clientAuth only", clientOnly.kubeletPem(), Problem.NOT_SERVER_AUTH),
+                Arguments.of("EKU serverAuth and clientAuth", serverAuth.kubeletPem(), null));
+    }
+
+    private static Issued serving(java.security.KeyPair keys, KeyPurposeId[] eku) {
+        return TestCerts.sign(new X500Name("O=system:nodes,CN=system:node:" + NODE), keys,
+                Instant.now().minus(Duration.ofHours(1)), Instant.now().plus(Duration.ofDays(1)), ca, false,
+                List.of(new GeneralName(GeneralName.dNSName, NODE)), eku);
+    }
+
+    /** PKCS#8 "PRIVATE KEY", the EC one wrapping SEC1 with its public point, as Go writes it. */
+    private static String pkcs8(Issued issued) {
+        try {
+            byte[] der = issued.keys().getPrivate().getEncoded();
+            if (issued.keys().getPrivate().getAlgorithm().equals("EC")) {
+                String sec1 = TestCerts.sec1Pem(issued.keys());
+                byte[] sec1Der = java.util.Base64.getMimeDecoder().decode(sec1.replaceAll("-----[A-Z ]+-----", ""));
+                der = new org.bouncycastle.asn1.pkcs.PrivateKeyInfo(
+                        org.bouncycastle.asn1.pkcs.PrivateKeyInfo.getInstance(der).getPrivateKeyAlgorithm(),
+                        org.bouncycastle.asn1.ASN1Primitive.fromByteArray(sec1Der)).getEncoded();
+            }
+            return TestCerts.pem(new org.bouncycastle.util.io.pem.PemObject("PRIVATE KEY", der));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
@@ -161,10 +226,28 @@ class CertificateValidatorTest {
     }
 
     @Test
-    void commonNameIsFoundAmongOtherAttributes() {
-        assertThat(CertificateValidator.commonName("CN=system:node:a,O=system:nodes")).isEqualTo("system:node:a");
-        assertThat(CertificateValidator.commonName("O=system:nodes,CN=system:node:a")).isEqualTo("system:node:a");
-        assertThat(CertificateValidator.commonName("O=x\\,y,CN=z")).isEqualTo("z");
-        assertThat(CertificateValidator.commonName("O=x")).isNull();
+    void commonNameIsFoundAmongOtherAttributesAndInMultiValuedRdns() {
+        assertThat(CertificateValidator.commonNames("CN=system:node:a,O=system:nodes")).containsExactly("system:node:a");
+        assertThat(CertificateValidator.commonNames("O=system:nodes,CN=system:node:a")).containsExactly("system:node:a");
+        assertThat(CertificateValidator.commonNames("O=x\\,y,CN=z")).containsExactly("z");
+        assertThat(CertificateValidator.commonNames("CN=system:node:a+O=system:nodes")).containsExactly("system:node:a");
+        assertThat(CertificateValidator.commonNames("O=x+CN=y\\+z")).containsExactly("y+z");
+        assertThat(CertificateValidator.commonNames("O=x")).isEmpty();
+    }
+
+    @Test
+    void requiredIdentityChecksAMultiValuedSubjectAndTheSans() throws Exception {
+        CertificateValidator strict = new CertificateValidator(NODE, true);
+        Issued multi = TestCerts.sign(new X500Name("CN=system:node:" + NODE + "+O=system:nodes"), TestCerts.ecKeys(),
+                now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)), ca, false,
+                List.of(new GeneralName(GeneralName.dNSName, NODE)), null);
+        assertThat(strict.checkPem(multi.kubeletPem().getBytes(StandardCharsets.US_ASCII), now).isValid()).isTrue();
+        Issued noSan = TestCerts.sign(new X500Name("CN=system:node:" + NODE), TestCerts.ecKeys(),
+                now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)), ca, false,
+                List.of(new GeneralName(GeneralName.iPAddress, "10.0.0.1")), null);
+        byte[] pem = noSan.kubeletPem().getBytes(StandardCharsets.US_ASCII);
+        assertThat(problem(strict.checkPem(pem, now))).isEqualTo(Problem.IDENTITY_MISMATCH);
+        assertThat(((NotYet) strict.checkPem(pem, now)).detail()).contains("DNS:" + NODE);
+        assertThat(((Valid) validator.checkPem(pem, now)).identityWarning()).contains("DNS:" + NODE);
     }
 }

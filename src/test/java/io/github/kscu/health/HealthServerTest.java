@@ -72,4 +72,37 @@ class HealthServerTest {
             assertThat(metrics.requests("patch", "409")).isEqualTo(1);
         }
     }
+
+    /** Raw HTTP on a fresh connection: what a kubelet probe or Prometheus sends, and what they get. */
+    private static String raw(HealthServer s, String request) throws Exception {
+        try (java.net.Socket socket = new java.net.Socket("127.0.0.1", s.port())) {
+            socket.setSoTimeout(2000);
+            socket.getOutputStream().write(request.getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            return new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+        }
+    }
+
+    @Test
+    void headGivesHeadersOnlyAndOtherMethodsAndOversizedHeadsAreRefused() throws Exception {
+        try (HealthServer s = HealthServer.start(new ListenAddress("127.0.0.1", 0), () -> new Readiness(true, "done"),
+                new Metrics(Instant::now).registry())) {
+            assertThat(raw(s, "HEAD /readyz HTTP/1.1\r\nHost: n\r\n\r\n")).startsWith("HTTP/1.1 200 OK\r\n")
+                    .contains("Content-Length: 5\r\n").endsWith("\r\n\r\n");
+            assertThat(raw(s, "POST /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n")).startsWith("HTTP/1.1 405 ");
+            assertThat(raw(s, "GET /healthz HTTP/1.0\n\n")).startsWith("HTTP/1.1 200 OK").endsWith("ok\n");
+            assertThat(raw(s, "GET /healthz?verbose HTTP/1.1\r\n\r\n")).endsWith("ok\n");
+            assertThat(raw(s, "nonsense\r\n\r\n")).startsWith("HTTP/1.1 400 ");
+            // Over the limit: refused (if the answer loses the race with the reset of unread bytes, the
+            // connection is closed all the same); the server carries on.
+            String huge = "GET /metrics HTTP/1.1\r\nX-a: " + "a".repeat(HealthServer.MAX_REQUEST_BYTES) + "\r\n\r\n";
+            String refused;
+            try {
+                refused = raw(s, huge);
+            } catch (java.net.SocketException e) {
+                refused = "HTTP/1.1 431 (reset)";
+            }
+            assertThat(refused).startsWith("HTTP/1.1 431 ");
+            assertThat(raw(s, "GET /healthz HTTP/1.1\r\n\r\n")).endsWith("ok\n");
+        }
+    }
 }

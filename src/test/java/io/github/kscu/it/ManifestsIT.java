@@ -43,11 +43,15 @@ class ManifestsIT {
         }
     }
 
+    /** The components that add to the base; the opt-out one removes from an overlay and is tested there. */
     static Stream<String> components() throws IOException {
         try (Stream<Path> dirs = Files.list(KUSTOMIZE.resolve("components"))) {
-            return dirs.map(p -> p.getFileName().toString()).sorted().toList().stream();
+            return dirs.map(p -> p.getFileName().toString()).filter(c -> !c.equals(OPT_OUT)).sorted().toList()
+                    .stream();
         }
     }
+
+    static final String OPT_OUT = "no-admission-policy";
 
     private String build(Path dir) throws Exception {
         return cp.tool("kustomize", null, "build", dir.toString());
@@ -96,6 +100,52 @@ class ManifestsIT {
     @MethodSource("components")
     void componentRendersOnTheBaseAndPassesServerSideDryRun(String component) throws Exception {
         dryRunApply(cp.renderBaseWith(component));
+    }
+
+    /** Every overlay ships the admission policy, its binding reading the agent's own generated ConfigMap. */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyOverlayRendersThePolicyBoundToTheAgentsConfigMap(String overlay) throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
+        assertThat(rendered).contains("kind: ValidatingAdmissionPolicy\n").contains("kind: ValidatingAdmissionPolicyBinding\n");
+        assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in kube-system");
+    }
+
+    /** The opt-out for old clusters takes the policy and its binding out of any overlay, and nothing else. */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void theOptOutComponentRemovesThePolicyFromAnOverlay(String overlay) throws Exception {
+        String rendered = cp.render("overlays/" + overlay, "", OPT_OUT);
+        assertThat(rendered).doesNotContain("kind: ValidatingAdmissionPolicy").contains("kind: DaemonSet");
+        dryRunApply(rendered);
+    }
+
+    /** An outer kustomization that merges another TAINT_KEY (and moves the namespace) moves the policy's parameter too. */
+    @Test
+    void anOuterTaintKeyMergeReachesThePolicy() throws Exception {
+        String rendered = cp.render("overlays/generic", """
+                namespace: agents
+                configMapGenerator:
+                - name: kubelet-server-cert-untaint
+                  behavior: merge
+                  literals:
+                  - TAINT_KEY=other.io/boot
+                """);
+        assertThat(rendered).contains("TAINT_KEY: other.io/boot");
+        assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in agents");
+    }
+
+    private static String configMapName(String rendered) {
+        Matcher m = Pattern.compile("(?m)^kind: ConfigMap\nmetadata:\n(?:  .*\n)*?  name: (kubelet-server-cert-untaint-\\w+)")
+                .matcher(rendered);
+        assertThat(m.find()).as("the generated ConfigMap").isTrue();
+        return m.group(1);
+    }
+
+    private static String paramRef(String rendered) {
+        Matcher m = Pattern.compile("paramRef:\n\\s+name: (\\S+)\n\\s+namespace: (\\S+)").matcher(rendered);
+        assertThat(m.find()).as("the binding's paramRef").isTrue();
+        return m.group(1) + " in " + m.group(2);
     }
 
     /**

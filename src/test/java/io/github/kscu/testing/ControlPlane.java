@@ -157,17 +157,25 @@ public final class ControlPlane implements AutoCloseable {
 
     /** Renders {@code kustomize/base} with one of {@code kustomize/components} added, as a user's kustomization would. */
     public String renderBaseWith(String component) throws IOException, InterruptedException {
+        return render("base", "", component);
+    }
+
+    /**
+     * Renders a user's kustomization: {@code kustomize/<resource>} (e.g. {@code overlays/generic}), the
+     * given {@code kustomize/components}, and {@code extra} kustomization fields (YAML, may be empty).
+     */
+    public String render(String resource, String extra, String... components) throws IOException, InterruptedException {
         Path kustomize = Path.of("kustomize").toAbsolutePath();
-        Path wrapper = Files.createTempDirectory(dir, "kustomization-" + component);
-        Files.writeString(wrapper.resolve("kustomization.yaml"), """
-                apiVersion: kustomize.config.k8s.io/v1beta1
-                kind: Kustomization
-                resources:
-                - %s
-                components:
-                - %s
-                """.formatted(wrapper.relativize(kustomize.resolve("base")),
-                wrapper.relativize(kustomize.resolve("components").resolve(component))));
+        Path wrapper = Files.createTempDirectory(dir, "kustomization-");
+        StringBuilder k = new StringBuilder("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
+                .append("resources:\n- ").append(wrapper.relativize(kustomize.resolve(resource))).append('\n');
+        if (components.length > 0) {
+            k.append("components:\n");
+            for (String c : components) {
+                k.append("- ").append(wrapper.relativize(kustomize.resolve("components").resolve(c))).append('\n');
+            }
+        }
+        Files.writeString(wrapper.resolve("kustomization.yaml"), k.append(extra).toString());
         return tool("kustomize", null, "build", wrapper.toString());
     }
 

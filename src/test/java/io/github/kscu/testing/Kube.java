@@ -133,6 +133,25 @@ public final class Kube {
         return answer.getAsJsonObject("status").get("token").getAsString();
     }
 
+    /**
+     * A token of the agent's ServiceAccount bound to a Pod on {@code node}, as the kubelet mints for the
+     * agent's pod: it carries the {@code authentication.kubernetes.io/node-name} claim.
+     */
+    public String podBoundAgentToken(String node) throws IOException {
+        String pod = """
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-%s","namespace":"kube-system"},
+                 "spec":{"nodeName":"%s","serviceAccountName":"kubelet-server-cert-untaint",
+                         "containers":[{"name":"agent","image":"kubelet-server-cert-untaint"}]}}""".formatted(node, node);
+        String uid = JsonParser.parseString(call("POST", "/api/v1/namespaces/kube-system/pods", pod, JSON))
+                .getAsJsonObject().getAsJsonObject("metadata").get("uid").getAsString();
+        String request = """
+                {"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600,
+                 "boundObjectRef":{"apiVersion":"v1","kind":"Pod","name":"agent-%s","uid":"%s"}}}""".formatted(node, uid);
+        return JsonParser.parseString(call("POST",
+                "/api/v1/namespaces/kube-system/serviceaccounts/kubelet-server-cert-untaint/token", request, JSON))
+                .getAsJsonObject().getAsJsonObject("status").get("token").getAsString();
+    }
+
     /** Any request; returns the body of a 2xx answer, throws with the status otherwise. */
     public String call(String method, String path, String body, MediaType type) throws IOException {
         Request.Builder b = new Request.Builder().url(base + path);

@@ -148,17 +148,30 @@ public final class TestCerts {
     public static Issued client(Issued ca, String cn, String org, KeyPair keys) {
         Instant now = Instant.now();
         X500Name subject = new X500Name(org == null ? "CN=" + cn : "O=" + org + ",CN=" + cn);
-        return sign(subject, keys, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(30)), ca, false, List.of());
+        return sign(subject, keys, now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(30)), ca, false, List.of(),
+                null);
     }
 
+    /** A node's serving certificate names the node as a DNS SAN too, as the kubelet's does. */
     private static Issued sign(String cn, KeyPair keys, Instant notBefore, Instant notAfter, Issued issuer,
             boolean isCa, List<String> ips) {
-        X500Name subject = new X500Name(cn.startsWith("system:node:") ? "O=system:nodes,CN=" + cn : "CN=" + cn);
-        return sign(subject, keys, notBefore, notAfter, issuer, isCa, ips);
+        boolean node = cn.startsWith("system:node:");
+        X500Name subject = new X500Name(node ? "O=system:nodes,CN=" + cn : "CN=" + cn);
+        List<GeneralName> names = new java.util.ArrayList<>();
+        ips.forEach(ip -> names.add(new GeneralName(GeneralName.iPAddress, ip)));
+        if (node) {
+            names.add(new GeneralName(GeneralName.dNSName, cn.substring("system:node:".length())));
+        }
+        return sign(subject, keys, notBefore, notAfter, issuer, isCa, names, null);
     }
 
-    private static Issued sign(X500Name subject, KeyPair keys, Instant notBefore, Instant notAfter, Issued issuer,
-            boolean isCa, List<String> ips) {
+    /**
+     * Signs a certificate for {@code keys}.
+     *
+     * @param eku extended key usages to write (KeyPurposeId), or null for none
+     */
+    public static Issued sign(X500Name subject, KeyPair keys, Instant notBefore, Instant notAfter, Issued issuer,
+            boolean isCa, List<GeneralName> names, org.bouncycastle.asn1.x509.KeyPurposeId[] eku) {
         try {
             X500Name issuerName = issuer == null ? subject
                     : X500Name.getInstance(issuer.certificate().getSubjectX500Principal().getEncoded());
@@ -169,10 +182,12 @@ public final class TestCerts {
             b.addExtension(Extension.keyUsage, true, new KeyUsage(isCa
                     ? KeyUsage.keyCertSign | KeyUsage.digitalSignature
                     : KeyUsage.digitalSignature | KeyUsage.keyEncipherment));
-            if (!ips.isEmpty()) {
-                GeneralName[] names = ips.stream().map(ip -> new GeneralName(GeneralName.iPAddress, ip))
-                        .toArray(GeneralName[]::new);
-                b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(names));
+            if (!names.isEmpty()) {
+                b.addExtension(Extension.subjectAlternativeName, false,
+                        new GeneralNames(names.toArray(GeneralName[]::new)));
+            }
+            if (eku != null) {
+                b.addExtension(Extension.extendedKeyUsage, false, new org.bouncycastle.asn1.x509.ExtendedKeyUsage(eku));
             }
             var signingKey = issuer == null ? keys.getPrivate() : issuer.keys().getPrivate();
             String algorithm = signingKey.getAlgorithm().equals("RSA") ? "SHA256withRSA" : "SHA256withECDSA";
@@ -184,13 +199,19 @@ public final class TestCerts {
     }
 
     /**
-     * An EC key as openssl and Go write it: SEC1 "EC PRIVATE KEY" with the named curve inside. (Bouncy
-     * Castle's writer leaves the curve out when the key came from the JDK.)
+     * An EC key as openssl and Go write it: SEC1 "EC PRIVATE KEY" with the named curve and the public
+     * point inside. (Bouncy Castle's writer leaves the curve out when the key came from the JDK.)
      */
     public static String sec1Pem(KeyPair ec) {
         try {
             var key = (java.security.interfaces.ECPrivateKey) ec.getPrivate();
+            var pub = (java.security.interfaces.ECPublicKey) ec.getPublic();
+            byte[] point = new byte[65];
+            point[0] = 0x04; // uncompressed: x then y, 32 bytes each on P-256
+            copyFixed(pub.getW().getAffineX(), point, 1);
+            copyFixed(pub.getW().getAffineY(), point, 33);
             var sec1 = new org.bouncycastle.asn1.sec.ECPrivateKey(256, key.getS(),
+                    new org.bouncycastle.asn1.DERBitString(point),
                     new org.bouncycastle.asn1.x9.X962Parameters(org.bouncycastle.asn1.sec.SECObjectIdentifiers.secp256r1));
             StringWriter s = new StringWriter();
             try (var w = new org.bouncycastle.util.io.pem.PemWriter(s)) {
@@ -200,6 +221,12 @@ public final class TestCerts {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    private static void copyFixed(BigInteger v, byte[] out, int at) {
+        byte[] b = v.toByteArray();
+        int n = Math.min(32, b.length);
+        System.arraycopy(b, b.length - n, out, at + 32 - n, n);
     }
 
     /** PEM of a certificate, key or any object Bouncy Castle can write (PKCS#1 for RSA key pairs, SEC1 for EC). */

@@ -1,0 +1,286 @@
+package io.github.kscu.it;
+
+import static io.github.kscu.it.Agents.OURS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.Kube;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The default install as an attacker sees it: the generic overlay exactly as shipped is applied to a real
+ * apiserver, and the agent's ServiceAccount token is minted bound to a Pod on node A, as the kubelet mints
+ * it for the agent's pod. Each forbidden operation is its own test case and must be refused (403, by RBAC
+ * or by the admission policy); the one allowed change, removing our taint from node A the way the agent
+ * does, is the last but one case, and putting it back is the last. The matrix is printed at the end.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+// Its own control plane: the policy refuses node patches by unbound ServiceAccount tokens, which the
+// other tests use.
+@ControlPlaneExtension.Options
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class DefaultInstallAttackIT {
+    private static final MediaType JSON = MediaType.get("application/json");
+    private static final MediaType JSON_PATCH = MediaType.get("application/json-patch+json");
+    private static final MediaType MERGE = MediaType.get("application/merge-patch+json");
+    private static final MediaType STRATEGIC = MediaType.get("application/strategic-merge-patch+json");
+    private static final MediaType APPLY = MediaType.get("application/apply-patch+yaml");
+    private static final String KEEP = "{\"key\":\"keep.io/x\",\"effect\":\"NoSchedule\"}";
+    private static final String OUR = "{\"key\":\"" + OURS + "\",\"effect\":\"NoSchedule\"}";
+    private static final String NEW = "{\"key\":\"new.io/y\",\"effect\":\"NoSchedule\"}";
+
+    record Row(String operation, int status, String answer) {
+    }
+
+    private final ControlPlane cp;
+    private final Kube kube;
+    private final List<Row> matrix = new CopyOnWriteArrayList<>();
+    private OkHttpClient agent;
+
+    DefaultInstallAttackIT(ControlPlane cp) {
+        this.cp = cp;
+        this.kube = cp.kube();
+    }
+
+    @BeforeAll
+    void installAndStealTheToken() throws Exception {
+        String rendered = cp.tool("kustomize", null, "build", "kustomize/overlays/generic");
+        assertThat(rendered).contains("kind: ValidatingAdmissionPolicyBinding");
+        cp.tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
+        kube.createNode("node-a", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
+        kube.createNode("node-b", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
+        agent = cp.tokenHttp(kube.podBoundAgentToken("node-a"));
+        assertThat(cp.whoAmI(agent)).contains("system:serviceaccount:kube-system:kubelet-server-cert-untaint")
+                .contains("authentication.kubernetes.io/node-name").contains("node-a");
+        // Policies take effect a moment after they are created (the apiserver loads them through an
+        // informer, the parameter too): wait until a dry run of a forbidden change is refused.
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        while (send("PATCH", "/api/v1/nodes/node-b?dryRun=All", JSON_PATCH, replaceTaints(KEEP)) != 403
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+    }
+
+    @AfterAll
+    void printMatrix() throws Exception {
+        StringBuilder b = new StringBuilder("attack matrix, default generic overlay, token bound to a pod on node-a:\n");
+        for (Row r : matrix) {
+            b.append(String.format(Locale.ROOT, "  %-62s %d %s%n", r.operation(), r.status(), r.answer()));
+        }
+        System.out.println(b);
+        // Nothing the refused requests tried took effect.
+        assertThat(kube.taints("node-b")).containsExactly("keep.io/x:NoSchedule", OURS + ":NoSchedule");
+    }
+
+    @Test
+    void nodeB_removeOurTaint() throws Exception {
+        denied("node B: remove our taint (the allowed change, wrong node)", "PATCH", "/api/v1/nodes/node-b", JSON_PATCH,
+                replaceTaints(KEEP));
+    }
+
+    @Test
+    void nodeB_labels() throws Exception {
+        denied("node B: labels", "PATCH", "/api/v1/nodes/node-b", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void nodeB_annotations() throws Exception {
+        denied("node B: annotations", "PATCH", "/api/v1/nodes/node-b", MERGE,
+                "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void nodeB_unschedulable() throws Exception {
+        denied("node B: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-b", MERGE, "{\"spec\":{\"unschedulable\":true}}");
+    }
+
+    @Test
+    void nodeA_labels() throws Exception {
+        denied("node A: labels", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void nodeA_annotations() throws Exception {
+        denied("node A: annotations", "PATCH", "/api/v1/nodes/node-a", MERGE,
+                "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void nodeA_unschedulable() throws Exception {
+        denied("node A: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"unschedulable\":true}}");
+    }
+
+    @Test
+    void nodeA_podCidr() throws Exception {
+        denied("node A: podCIDR", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"podCIDR\":\"10.9.0.0/24\"}}");
+    }
+
+    @Test
+    void nodeA_providerId() throws Exception {
+        denied("node A: providerID", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"providerID\":\"aws:///x\"}}");
+    }
+
+    @Test
+    void nodeA_addTaint() throws Exception {
+        denied("node A: add a taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
+                replaceTaints(KEEP + "," + OUR + "," + NEW));
+    }
+
+    @Test
+    void nodeA_removeForeignTaint() throws Exception {
+        denied("node A: remove a foreign taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH, replaceTaints(OUR));
+    }
+
+    @Test
+    void nodeA_changeOurEffect() throws Exception {
+        denied("node A: change our taint's effect", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
+                replaceTaints(KEEP + "," + OUR.replace("NoSchedule", "NoExecute")));
+    }
+
+    @Test
+    void nodeA_changeOurValue() throws Exception {
+        denied("node A: change our taint's value", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
+                replaceTaints(KEEP + "," + OUR.replace("\"effect\"", "\"value\":\"v\",\"effect\"")));
+    }
+
+    @Test
+    void nodeA_addTaintByStrategicMergePatch() throws Exception {
+        denied("node A: add a taint (strategic merge patch)", "PATCH", "/api/v1/nodes/node-a", STRATEGIC,
+                "{\"spec\":{\"taints\":[" + KEEP + "," + OUR + "," + NEW + "]}}");
+    }
+
+    @Test
+    void nodeA_removeForeignTaintByMergePatch() throws Exception {
+        denied("node A: remove a foreign taint (JSON merge patch)", "PATCH", "/api/v1/nodes/node-a", MERGE,
+                "{\"spec\":{\"taints\":[" + OUR + "]}}");
+    }
+
+    @Test
+    void nodeA_addTaintByServerSideApply() throws Exception {
+        denied("node A: add a taint (server-side apply)", "PATCH",
+                "/api/v1/nodes/node-a?fieldManager=attacker&force=true", APPLY,
+                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"},\"spec\":{\"taints\":["
+                        + KEEP + "," + OUR + "," + NEW + "]}}");
+    }
+
+    @Test
+    void nodeA_labelsByServerSideApply() throws Exception {
+        denied("node A: labels (server-side apply)", "PATCH", "/api/v1/nodes/node-a?fieldManager=attacker&force=true",
+                APPLY, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"labels\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void nodeA_status() throws Exception {
+        denied("node A: nodes/status", "PATCH", "/api/v1/nodes/node-a/status", MERGE,
+                "{\"status\":{\"capacity\":{\"pods\":\"500\"}}}");
+    }
+
+    @Test
+    void nodeA_update() throws Exception {
+        denied("node A: update (PUT) the whole object", "PUT", "/api/v1/nodes/node-a", JSON,
+                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"}}");
+    }
+
+    @Test
+    void createNode() throws Exception {
+        denied("create a node", "POST", "/api/v1/nodes", JSON,
+                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-evil\"}}");
+    }
+
+    @Test
+    void deleteNode() throws Exception {
+        denied("delete a node", "DELETE", "/api/v1/nodes/node-b", null, null);
+    }
+
+    @Test
+    void listNodes() throws Exception {
+        denied("list nodes", "GET", "/api/v1/nodes", null, null);
+    }
+
+    @Test
+    void readSecrets() throws Exception {
+        denied("read secrets", "GET", "/api/v1/namespaces/kube-system/secrets", null, null);
+    }
+
+    @Test
+    void patchPods() throws Exception {
+        denied("patch a pod", "PATCH", "/api/v1/namespaces/kube-system/pods/agent-node-a", MERGE,
+                "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
+    }
+
+    @Test
+    void coreEvents() throws Exception {
+        denied("create a core/v1 Event (the agent posts events.k8s.io)", "POST", "/api/v1/namespaces/default/events",
+                JSON, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x\"},"
+                        + "\"involvedObject\":{\"kind\":\"Node\",\"name\":\"node-b\"}}");
+    }
+
+    @Test
+    void deleteEvents() throws Exception {
+        denied("delete Events", "DELETE", "/apis/events.k8s.io/v1/namespaces/default/events", null, null);
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE - 1)
+    void allowed_removeOurTaintFromNodeA() throws Exception {
+        int status = send("PATCH", "/api/v1/nodes/node-a?fieldManager=kubelet-server-cert-untaint", JSON_PATCH,
+                "[{\"op\":\"test\",\"path\":\"/spec/taints\",\"value\":[" + KEEP + "," + OUR + "]},"
+                        + "{\"op\":\"replace\",\"path\":\"/spec/taints\",\"value\":[" + KEEP + "]}]");
+        matrix.add(new Row("ALLOWED node A: remove our taint, as the agent does", status, ""));
+        assertThat(status).as("%s", lastAnswer).isEqualTo(200);
+        assertThat(kube.taints("node-a")).containsExactly("keep.io/x:NoSchedule");
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE)
+    void nodeA_reAddOurTaint() throws Exception {
+        denied("node A: re-add our taint after it was removed", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
+                replaceTaints(KEEP + "," + OUR));
+        assertThat(kube.taints("node-a")).containsExactly("keep.io/x:NoSchedule");
+    }
+
+    private void denied(String operation, String method, String path, MediaType type, String body) throws Exception {
+        int status = send(method, path, type, body);
+        String why;
+        try {
+            why = com.google.gson.JsonParser.parseString(lastAnswer).getAsJsonObject().get("message").getAsString()
+                    .replaceAll("^.*? failed expression: |^.*?is forbidden: ", "");
+        } catch (RuntimeException e) {
+            why = lastAnswer;
+        }
+        matrix.add(new Row(operation, status, why.length() > 90 ? why.substring(0, 90) + "…" : why));
+        assertThat(status).as("%s: %s", operation, lastAnswer).isEqualTo(403);
+    }
+
+    private static String replaceTaints(String taints) {
+        return "[{\"op\":\"replace\",\"path\":\"/spec/taints\",\"value\":[" + taints + "]}]";
+    }
+
+    private String lastAnswer = "";
+
+    private int send(String method, String path, MediaType type, String body) throws Exception {
+        Request.Builder b = new Request.Builder().url(cp.url() + path)
+                .method(method, body == null ? null : RequestBody.create(body, type));
+        try (Response r = agent.newCall(b.build()).execute()) {
+            lastAnswer = r.body().string();
+            return r.code();
+        }
+    }
+}

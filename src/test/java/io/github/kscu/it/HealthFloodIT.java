@@ -1,0 +1,133 @@
+package io.github.kscu.it;
+
+import static io.github.kscu.it.Agents.OURS;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.github.kscu.demo.AotTraining;
+import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ControlPlaneExtension;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The health port under a connection flood, on the real runtime with the shipped jvm.options (its 24 MiB
+ * heap): 1500 connections that send {@code GET /metrics HTTP/1.1\r\nX-a: } and stall, and 1500 that
+ * send nothing, each reopened as soon as the agent closes it, for {@link #FLOOD}. The process must stay
+ * alive and every {@code /healthz} asked meanwhile must be answered within a second (the DaemonSet's
+ * probe timeout). Before, about 570 such connections ended it with OutOfMemoryError.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+class HealthFloodIT {
+    private static final Path RUNTIME = Path.of("target/runtime").toAbsolutePath();
+    private static final int SLOW = 1500;
+    private static final int IDLE = 1500;
+    private static final Duration FLOOD = Duration.ofSeconds(15);
+
+    @Test
+    void floodOfSlowHeaderAndIdleConnectionsLeavesTheAgentAliveAndHealthzAnswering(ControlPlane cp, @TempDir Path dir)
+            throws Exception {
+        assertThat(RUNTIME.resolve("app/app.aot")).as("run `make runtime` first (make test does)").isRegularFile();
+        String node = "health-flood";
+        cp.kube().createNode(node, OURS + ":NoSchedule");
+        int port = ControlPlane.freePort();
+        Path log = dir.resolve("agent.log");
+        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(),
+                dir.resolve("pki/kubelet-server-current.pem"), "HEALTH_ADDR", "127.0.0.1:" + port),
+                "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+        List<SocketChannel> flood = new ArrayList<>();
+        try {
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> healthz(address) >= 0);
+            for (int i = 0; i < SLOW + IDLE; i++) {
+                flood.add(open(address, i < SLOW));
+            }
+            List<Long> millis = new ArrayList<>();
+            int reopened = 0;
+            long end = System.nanoTime() + FLOOD.toNanos();
+            while (System.nanoTime() < end) {
+                for (int i = 0; i < flood.size(); i++) {
+                    if (closedByPeer(flood.get(i))) {
+                        flood.get(i).close();
+                        flood.set(i, open(address, i < SLOW));
+                        reopened++;
+                    }
+                }
+                millis.add(healthz(address));
+                assertThat(p.isAlive()).as("agent log:%n%s", tail(log)).isTrue();
+                Thread.sleep(200);
+            }
+            long[] sorted = millis.stream().mapToLong(Long::longValue).sorted().toArray();
+            System.out.printf("health flood: %d slow-header + %d idle connections for %d s, %d reopened after the"
+                    + " agent closed them; /healthz answered %d times, median %d ms, max %d ms%n", SLOW, IDLE,
+                    FLOOD.toSeconds(), reopened, sorted.length, sorted[sorted.length / 2], sorted[sorted.length - 1]);
+            assertThat(Arrays.stream(sorted).min().orElseThrow()).as("every /healthz answered").isNotNegative();
+            assertThat(sorted[sorted.length - 1]).as("slowest /healthz, ms").isLessThan(1000);
+            assertThat(p.isAlive()).as("agent log:%n%s", tail(log)).isTrue();
+            assertThat(Files.readString(log)).doesNotContain("OutOfMemoryError");
+        } finally {
+            for (SocketChannel c : flood) {
+                c.close();
+            }
+            p.destroyForcibly();
+        }
+    }
+
+    private static SocketChannel open(InetSocketAddress address, boolean slowHeader) throws IOException {
+        SocketChannel c = SocketChannel.open(address);
+        if (slowHeader) {
+            c.write(ByteBuffer.wrap("GET /metrics HTTP/1.1\r\nX-a: ".getBytes(StandardCharsets.US_ASCII)));
+        }
+        c.configureBlocking(false);
+        return c;
+    }
+
+    private static boolean closedByPeer(SocketChannel c) {
+        try {
+            return c.read(ByteBuffer.allocate(512)) < 0;
+        } catch (IOException e) {
+            return true;
+        }
+    }
+
+    /** Milliseconds to a complete 200 answer of /healthz on a new connection; -1 on anything else. */
+    private static long healthz(InetSocketAddress address) {
+        long start = System.nanoTime();
+        try (Socket s = new Socket()) {
+            s.connect(address, 1000);
+            s.setSoTimeout(1000);
+            OutputStream out = s.getOutputStream();
+            out.write("GET /healthz HTTP/1.1\r\nHost: node\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            String answer = new String(in.readAllBytes(), StandardCharsets.US_ASCII);
+            return answer.startsWith("HTTP/1.1 200") ? (System.nanoTime() - start) / 1_000_000 : -1;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    private static String tail(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
+        } catch (IOException e) {
+            return e.toString();
+        }
+    }
+}
