@@ -4,8 +4,10 @@
 # Multi-arch: `make image PLATFORMS=linux/amd64,linux/arm64` (buildx); each platform's builder runs on
 # that platform (emulated if need be), because a jlink runtime and an AOT cache are per architecture.
 
-# Builder: any JDK 25. Bump deliberately, as with the base below.
-FROM eclipse-temurin:25-jdk AS build
+# Builder: any JDK 25 (a build argument, so a mirror or a local stand-in can replace it), pinned by
+# digest like the base below: a moved tag must not change what builds the runtime. Bump deliberately.
+ARG BUILDER_IMAGE=eclipse-temurin:25-jdk@sha256:97014c4b396021f9ddb7d592a7dbedb0c4e4215c29e03dc01c393558aefb71c2
+FROM ${BUILDER_IMAGE} AS build
 WORKDIR /src
 COPY .mvn .mvn
 COPY mvnw pom.xml ./
@@ -19,9 +21,9 @@ RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -D
  # another runtime, path or flags is silently ignored by the JVM.
  && bash jlink/train-offline.sh /opt/kscu
 
-# base-debian12 (glibc, CA certificates, no shell), pinned by digest: a multi-arch index. It runs as
-# root by default, which the file cert source needs (the kubelet's PEM is 0600 root); the kubelet-probe
-# component runs the same image as a non-root uid.
+# base-debian12 (glibc, CA certificates, no shell), pinned by digest: a multi-arch index. The
+# DaemonSet picks the uid: non-root by default (the kubelet source); uid 0 only with the file-source
+# component (the kubelet's PEM is 0600 root).
 FROM gcr.io/distroless/base-debian12@sha256:9dce90e688a57e59ce473ff7bc4c80bc8fe52d2303b4d99b44f297310bbd2210
 LABEL org.opencontainers.image.title="kubelet-server-cert-untaint" \
       org.opencontainers.image.description="Removes a node's startup taint once the kubelet serves a valid TLS certificate" \

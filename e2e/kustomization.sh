@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Writes DIR/kustomization.yaml: what an e2e pass installs. The generic overlay as shipped, plus
-# kustomize/components/kubelet-probe for the `kubelet` pass, plus the e2e-only components (the run's
+# kustomize/components/file-source for the `file` pass, plus the e2e-only components (the run's
 # image; the provider's own, where it has one). Paths are relative, so `kubectl apply -k DIR` installs
 # it as a user would. e2e/run.sh uses it for each pass; ManifestsIT renders and dry-runs its output.
 #
@@ -19,7 +19,7 @@ rel=$(realpath --relative-to="$dir" "$here/..")
 	echo "resources:"
 	echo "- $rel/kustomize/overlays/generic"
 	echo "components:"
-	[[ $pass != kubelet ]] || echo "- $rel/kustomize/components/kubelet-probe"
+	[[ $pass != file ]] || echo "- $rel/kustomize/components/file-source"
 	echo "- $rel/e2e/kustomize/image"
 	[[ ! -d $here/kustomize/$provider ]] || echo "- $rel/e2e/kustomize/$provider"
 } >"$dir/kustomization.yaml"

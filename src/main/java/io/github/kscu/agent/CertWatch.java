@@ -29,6 +29,8 @@ final class CertWatch implements Runnable {
     private static final TaggedLogger LOG = Logger.tag("cert");
     /** A valid certificate is looked at again this often (a kubelet source has no change events). */
     static final Duration RECHECK_VALID = Duration.ofSeconds(30);
+    /** How long "cannot reach or trust the kubelet" may last before it is a Warning of its own. */
+    static final Duration UNREACHABLE_AFTER = Duration.ofSeconds(30);
 
     private final String node;
     private final CertSource source;
@@ -46,6 +48,9 @@ final class CertWatch implements Runnable {
     private volatile Instant timedOutSpell;
     private boolean everValid;
     private CertCheck.Problem lastProblem;
+    /** Since when the kubelet cannot be reached or trusted, without a break; null while it can. */
+    private Instant unreachableSince;
+    private boolean unreachableReported;
 
     CertWatch(String node, CertSource source, Duration interval, Duration timeout, boolean failOpen, Changes changes,
             Reporter reporter, Metrics metrics, Clock clock) {
@@ -127,9 +132,36 @@ final class CertWatch implements Runnable {
                         notYet.problem().name().toLowerCase(Locale.ROOT), Fields.quote(notYet.describe()));
             }
             lastProblem = notYet.problem();
+            unreachable(notYet, now);
+        }
+        if (check.isValid()) {
+            unreachableSince = null;
         }
         if (previous == null || was != usable(now) || previous.isValid() != check.isValid()) {
             changes.signal();
+        }
+    }
+
+    /**
+     * "No certificate yet" is the kubelet's to fix and ends by itself; "cannot reach or trust it" (refused,
+     * timeout, a chain the CA bundle rejects) does not, so after {@link #UNREACHABLE_AFTER} it is reported
+     * as such, once per spell, well before the certificate timeout.
+     */
+    private void unreachable(CertCheck.NotYet notYet, Instant now) {
+        if (!notYet.problem().unreachable()) {
+            unreachableSince = null;
+            return;
+        }
+        if (unreachableSince == null) {
+            unreachableSince = now;
+            unreachableReported = false;
+        }
+        if (!unreachableReported && !now.isBefore(unreachableSince.plus(UNREACHABLE_AFTER))) {
+            unreachableReported = true;
+            reporter.report(Reason.KUBELET_UNREACHABLE, "Cannot reach or trust the kubelet for "
+                    + UNREACHABLE_AFTER.toSeconds() + "s (" + notYet.describe() + "): check a host firewall on port"
+                    + " 10250, KUBELET_ADDRESS and KUBELET_CA_FILE; the taint stays, and on-cert-timeout applies after"
+                    + " cert-check-duration");
         }
     }
 

@@ -42,7 +42,7 @@ public final class Wiring {
     public static Agent agent(Settings settings, ApiClient client) throws InvalidSettingException {
         Clock clock = Clock.systemUTC();
         Metrics metrics = new Metrics(clock::instant);
-        return agent(settings, new HttpNodeApi(client, metrics::request), certSource(settings, clock), metrics, clock,
+        return agent(settings, new HttpNodeApi(client, metrics::request, settings.eventNamespace()), certSource(settings, clock), metrics, clock,
                 RandomGenerator.getDefault(), Sleeper.REAL);
     }
 

@@ -28,6 +28,11 @@ public sealed interface CertCheck {
         HANDSHAKE_FAILED("kubelet TLS handshake failed (no serving certificate yet?)"),
         UNTRUSTED("certificate chain is not signed by the configured CA");
 
+        /** True when the agent cannot reach or trust the kubelet: waiting will not fix that by itself. */
+        public boolean unreachable() {
+            return this == NO_CONNECTION || this == UNTRUSTED;
+        }
+
         private final String description;
 
         Problem(String description) {

@@ -19,6 +19,8 @@ import java.util.stream.Collectors;
  * @param kubeletCaFile   CA bundle for the kubelet source; {@code null} means "none" (no chain check)
  * @param kubeconfig      {@code null} means in-cluster configuration
  * @param healthAddress   {@code null} means the health server is off
+ * @param eventNamespace  where Events are posted: the pod's namespace (downward API {@code POD_NAMESPACE}),
+ *                        {@code default} outside a pod; not a flag, like {@code HOST_IP}
  */
 public record Settings(
         String nodeName,
@@ -39,7 +41,8 @@ public record Settings(
         Path kubeconfig,
         ListenAddress healthAddress,
         LogFormat logFormat,
-        LogLevel logLevel) {
+        LogLevel logLevel,
+        String eventNamespace) {
 
     /** Where the certificate is looked at: named apart from {@link io.github.kscu.cert.CertSource}, the thing that looks. */
     public enum CertSourceKind { FILE, KUBELET }
@@ -52,6 +55,7 @@ public record Settings(
 
     public enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR }
 
+    private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final Pattern NODE_NAME =
             Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*");
     /** Below this a poll only burns CPU; the kubelet source probes at its own pace anyway. */
@@ -105,7 +109,7 @@ public record Settings(
                 r.duration(Setting.SETTLE_DURATION), r.choice(Setting.MODE, Mode.class),
                 r.bool(Setting.SKIP_CERT_CHECK), r.bool(Setting.REQUIRE_CERT_IDENTITY), kubeconfig,
                 healthAddress(r), r.choice(Setting.LOG_FORMAT, LogFormat.class),
-                r.choice(Setting.LOG_LEVEL, LogLevel.class));
+                r.choice(Setting.LOG_LEVEL, LogLevel.class), eventNamespace(r));
     }
 
     /** The effective settings as {@code key=value} lines in table order, for {@code --print-config}. */
@@ -174,6 +178,18 @@ public record Settings(
             throw InvalidSettingException.of(Setting.KUBELET_ADDRESS, raw, "not host:port");
         }
         return raw;
+    }
+
+    private static String eventNamespace(SettingsReader r) throws InvalidSettingException {
+        String ns = r.raw("POD_NAMESPACE").strip();
+        if (ns.isEmpty()) {
+            return "default";
+        }
+        if (ns.length() > 63 || !NAMESPACE.matcher(ns).matches()) {
+            throw new InvalidSettingException("invalid POD_NAMESPACE \"" + ns + "\": not a namespace name; accepted: a"
+                    + " DNS label (map it from metadata.namespace), or unset for default");
+        }
+        return ns;
     }
 
     private static ListenAddress healthAddress(SettingsReader r) throws InvalidSettingException {

@@ -12,6 +12,8 @@ public enum Reason {
     SERVING_CERTIFICATE_TIMEOUT("ServingCertificateTimeout", "Warning", "WaitForServingCertificate"),
     /** A certificate that was valid no longer is (expired, replaced by a bad one): nothing is removed now. */
     SERVING_CERTIFICATE_INVALID("ServingCertificateInvalid", "Warning", "WaitForServingCertificate"),
+    /** The kubelet source cannot reach or trust the kubelet (refused, timeout, a chain the CA bundle rejects). */
+    KUBELET_UNREACHABLE("KubeletUnreachable", "Warning", "WaitForServingCertificate"),
     TAINT_REMOVAL_SLOW("TaintRemovalSlow", "Warning", "RemoveStartupTaint"),
     /** The taint was back in our own PATCH's answer: a webhook, a policy or another writer re-adds it. */
     STARTUP_TAINT_CONTESTED("StartupTaintContested", "Warning", "RemoveStartupTaint");

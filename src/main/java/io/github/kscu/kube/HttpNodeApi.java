@@ -44,10 +44,13 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     private final ApiClient client;
     private final OkHttpClient http;
     private final RequestObserver observer;
+    private final String eventNamespace;
     private volatile Call activeWatch;
 
-    public HttpNodeApi(ApiClient client, RequestObserver observer) {
+    /** @param eventNamespace where Events are posted: the agent's own namespace, where its Role allows it */
+    public HttpNodeApi(ApiClient client, RequestObserver observer, String eventNamespace) {
         this.client = client;
+        this.eventNamespace = eventNamespace;
         this.http = client.getHttpClient().newBuilder().callTimeout(REQUEST_TIMEOUT).build();
         this.observer = observer;
     }
@@ -128,7 +131,7 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         // ending in '-', and the apiserver rejects "<node>." as one.
         meta.addProperty("name", e.node() + "." + Long.toHexString(System.currentTimeMillis() * 1_000_000L
                 + System.nanoTime() % 1_000_000L));
-        meta.addProperty("namespace", "default");
+        meta.addProperty("namespace", eventNamespace);
         body.add("metadata", meta);
         body.addProperty("eventTime", MICRO_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)));
         body.addProperty("reportingController", FIELD_MANAGER);
@@ -146,7 +149,7 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
             regarding.addProperty("uid", e.nodeUid());
         }
         body.add("regarding", regarding);
-        execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/default/events", List.of(),
+        execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/" + eventNamespace + "/events", List.of(),
                 body.toString().getBytes(StandardCharsets.UTF_8), "application/json"));
     }
 

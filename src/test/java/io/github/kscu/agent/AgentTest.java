@@ -57,10 +57,61 @@ class AgentTest {
     }
 
     private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert) {
+        return start(s, fake, cert, Clock.systemUTC());
+    }
+
+    private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert, Clock clock) {
         api = fake;
-        agent = Wiring.agent(s, fake, cert, new Metrics(java.time.Instant::now), Clock.systemUTC(),
-                new SplittableRandom(1), sleeper);
+        agent = Wiring.agent(s, fake, cert, new Metrics(clock::instant), clock, new SplittableRandom(1), sleeper);
         return agent.start();
+    }
+
+    /** The system clock, moved forward on demand (for waits of tens of seconds). */
+    static final class JumpingClock extends Clock {
+        private volatile Duration offset = Duration.ZERO;
+
+        void jump(Duration d) {
+            offset = offset.plus(d);
+        }
+
+        @Override
+        public java.time.Instant instant() {
+            return java.time.Instant.now().plus(offset);
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return java.time.ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+
+    @Test
+    void aKubeletThatCannotBeReachedIsAWarningOfItsOwnLongBeforeTheTimeout() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        cert.set(new CertCheck.NotYet(CertCheck.Problem.HANDSHAKE_FAILED, "TLS alert 80"));
+        JumpingClock clock = new JumpingClock();
+        start(settings(), fake, cert, clock);
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT);
+        clock.jump(Duration.ofSeconds(40)); // "no certificate yet" for 40 s: the kubelet's to fix, no Warning
+        Thread.sleep(300);
+        assertThat(fake.eventReasons()).doesNotContain("KubeletUnreachable");
+
+        cert.set(new CertCheck.NotYet(CertCheck.Problem.NO_CONNECTION, "10.0.0.1:10250"));
+        Thread.sleep(300);
+        assertThat(fake.eventReasons()).doesNotContain("KubeletUnreachable");
+        clock.jump(Duration.ofSeconds(31));
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("KubeletUnreachable"));
+        assertThat(note("KubeletUnreachable")).contains("10.0.0.1:10250", "firewall");
+        assertThat(fake.eventReasons()).doesNotContain("ServingCertificateTimeout"); // 71 s < 75 s
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        Thread.sleep(300);
+        assertThat(fake.eventReasons()).containsOnlyOnce("KubeletUnreachable");
     }
 
     @Test

@@ -152,6 +152,15 @@ class SettingsTest {
     }
 
     @Test
+    void eventsGoToThePodsNamespaceOrDefault() throws Exception {
+        assertThat(parse().eventNamespace()).isEqualTo("default");
+        assertThat(parse("POD_NAMESPACE", "kube-system").eventNamespace()).isEqualTo("kube-system");
+        assertThatThrownBy(() -> parse("POD_NAMESPACE", "Kube_System")).isInstanceOf(InvalidSettingException.class)
+                .hasMessage("invalid POD_NAMESPACE \"Kube_System\": not a namespace name; accepted: a DNS label (map it"
+                        + " from metadata.namespace), or unset for default");
+    }
+
+    @Test
     void certCheckIntervalAtTheFloorIsAccepted() throws Exception {
         assertThat(parse("CERT_CHECK_INTERVAL", "100ms").certCheckInterval()).isEqualTo(Settings.MIN_CERT_CHECK_INTERVAL);
     }

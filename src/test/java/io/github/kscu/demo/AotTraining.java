@@ -55,7 +55,8 @@ public final class AotTraining {
      */
     public static Map<String, String> settings(String node, Path kubeconfig, Path cert, String... overrides) {
         Map<String, String> s = new HashMap<>(Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(),
-                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "LOG_FORMAT", "json", "HEALTH_ADDR", "off"));
+                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "LOG_FORMAT", "json", "HEALTH_ADDR", "off",
+                "POD_NAMESPACE", "kube-system"));
         for (int i = 0; i + 1 < overrides.length; i += 2) {
             s.put(overrides[i], overrides[i + 1]);
         }

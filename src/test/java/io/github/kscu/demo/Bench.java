@@ -123,7 +123,7 @@ public final class Bench {
     private static Settings settings(String node, Path kubeconfig, Path certFile, String settle) throws Exception {
         return Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_FILE", certFile.toString(),
                 "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", settle,
-                "LOG_LEVEL", "warn"));
+                "LOG_LEVEL", "warn", "POD_NAMESPACE", "kube-system"));
     }
 
     /** Cert installed → the taint's removal seen on a watch of the node, in ms (System.nanoTime, one JVM). */

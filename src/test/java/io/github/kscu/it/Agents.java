@@ -24,11 +24,14 @@ final class Agents implements AutoCloseable {
         this.root = root;
     }
 
-    /** Settings for {@code node} with quick test timings; {@code kv} overrides by env name. */
+    /**
+     * Settings for {@code node} with quick test timings, Events in kube-system as the DaemonSet posts them
+     * (its Role is there); {@code kv} overrides by env name.
+     */
     Settings settings(String node, Path kubeconfig, String... kv) throws Exception {
         Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0",
                 "CERT_FILE", certFile(node).toString(), "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off",
-                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "60s"));
+                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "60s", "POD_NAMESPACE", "kube-system"));
         for (int i = 0; i < kv.length; i += 2) {
             m.put(kv[i], kv[i + 1]);
         }

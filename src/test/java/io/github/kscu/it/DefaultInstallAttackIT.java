@@ -233,8 +233,18 @@ class DefaultInstallAttackIT {
     }
 
     @Test
+    void eventsOutsideItsNamespace() throws Exception {
+        denied("create an Event outside its own namespace", "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                JSON, "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x.1\"},"
+                        + "\"eventTime\":\"2026-12-01T00:00:00.000000Z\",\"reportingController\":\"x\","
+                        + "\"reportingInstance\":\"x\",\"action\":\"x\",\"reason\":\"x\",\"type\":\"Normal\","
+                        + "\"regarding\":{\"kind\":\"Node\",\"name\":\"node-b\"}}");
+    }
+
+    @Test
     void deleteEvents() throws Exception {
-        denied("delete Events", "DELETE", "/apis/events.k8s.io/v1/namespaces/default/events", null, null);
+        denied("delete Events, even in its own namespace", "DELETE",
+                "/apis/events.k8s.io/v1/namespaces/kube-system/events", null, null);
     }
 
     @Test

@@ -111,6 +111,25 @@ class ManifestsIT {
         assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in kube-system");
     }
 
+    /** The default install holds no kubelet credentials: nothing from the host, not root. */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyOverlayMountsNothingFromTheHostAndRunsAsNonRoot(String overlay) throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
+        assertThat(rendered).doesNotContain("hostPath").contains("runAsNonRoot: true").doesNotContain("runAsUser: 0")
+                .contains("CERT_SOURCE: kubelet");
+    }
+
+    /** The file source, for drop-in users, mounts the kubelet's pki directory read-only as root, and says so. */
+    @Test
+    void theFileSourceComponentMountsThePkiDirectoryReadOnly() throws Exception {
+        String rendered = cp.render("overlays/generic", "", "file-source");
+        assertThat(rendered).contains("CERT_SOURCE: file").contains("path: /var/lib/kubelet/pki")
+                .containsPattern("mountPath: /var/lib/kubelet/pki\\s+name: kubelet-pki\\s+readOnly: true")
+                .contains("runAsUser: 0");
+        dryRunApply(rendered);
+    }
+
     /** The opt-out for old clusters takes the policy and its binding out of any overlay, and nothing else. */
     @ParameterizedTest
     @MethodSource("overlays")

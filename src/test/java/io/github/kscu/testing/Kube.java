@@ -109,9 +109,9 @@ public final class Kube {
         }
     }
 
-    /** Reasons of the events.k8s.io Events regarding the node, oldest first. */
+    /** Reasons of the events.k8s.io Events regarding the node, in any namespace, oldest first. */
     public List<String> eventReasons(String node) throws IOException {
-        JsonObject list = JsonParser.parseString(call("GET", "/apis/events.k8s.io/v1/namespaces/default/events"
+        JsonObject list = JsonParser.parseString(call("GET", "/apis/events.k8s.io/v1/events"
                 + "?fieldSelector=regarding.name%3D" + node, null, null)).getAsJsonObject();
         List<String> out = new ArrayList<>();
         for (JsonElement e : list.getAsJsonArray("items")) {
