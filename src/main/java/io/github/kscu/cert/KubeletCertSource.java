@@ -131,7 +131,13 @@ public final class KubeletCertSource implements CertSource {
      * ServerHello (it has a certificate: go on with a handshake), else why not.
      */
     private CertCheck precheck() {
-        try (Socket raw = connect()) {
+        Socket raw;
+        try {
+            raw = connect();
+        } catch (IOException e) {
+            return unreachable(e);
+        }
+        try (raw) {
             raw.setTcpNoDelay(true);
             raw.getOutputStream().write(clientHello);
             byte[] record = raw.getInputStream().readNBytes(7); // type, version (2), length (2), alert level, description
@@ -144,8 +150,11 @@ public final class KubeletCertSource implements CertSource {
             }
             return new NotYet(Problem.HANDSHAKE_FAILED, record.length == 0 ? "connection closed before a ServerHello"
                     : "not a TLS answer (first byte " + (record[0] & 0xff) + ")");
-        } catch (IOException e) {
+        } catch (SocketTimeoutException e) {
             return unreachable(e);
+        } catch (IOException e) {
+            // Connected, then closed or reset: the kubelet is there, it just would not shake hands.
+            return new NotYet(Problem.HANDSHAKE_FAILED, "connection closed before a ServerHello: " + e.getMessage());
         }
     }
 

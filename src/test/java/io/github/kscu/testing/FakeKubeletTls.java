@@ -10,18 +10,21 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
-import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.X509ExtendedKeyManager;
 
 /**
- * The TLS side of a kubelet's port 10250 on loopback. Until a certificate is set it fails every handshake,
- * as a kubelet without a serving certificate does (its GetCertificate callback returns an error and the
- * client gets an alert); then it presents that certificate. Only the handshake is served: the agent sends
- * no request.
+ * The TLS side of a kubelet's port 10250 on loopback. Until a certificate is set it answers every
+ * ClientHello with a fatal {@code internal_error} alert and no ServerHello, exactly as Go's TLS server in
+ * the kubelet does when its GetCertificate callback fails (it picks the certificate before it sends
+ * anything); then it presents that certificate. Only the handshake is served: the agent sends no request.
  */
 public final class FakeKubeletTls implements AutoCloseable {
-    private final SSLServerSocket server;
+    /** A TLS 1.2-framed fatal alert, internal_error (80): what a kubelet without a certificate sends. */
+    private static final byte[] INTERNAL_ERROR = {0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x50};
+
+    private final java.net.ServerSocket server;
+    private final javax.net.ssl.SSLSocketFactory tls;
     private final AtomicReference<TestCerts.Issued> current = new AtomicReference<>();
     private final AtomicInteger handshakes = new AtomicInteger();
     private final Thread acceptor;
@@ -29,7 +32,8 @@ public final class FakeKubeletTls implements AutoCloseable {
     public FakeKubeletTls() throws Exception {
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(new javax.net.ssl.KeyManager[] {new SwitchableKeyManager()}, null, null);
-        server = (SSLServerSocket) ctx.getServerSocketFactory().createServerSocket(0, 50, InetAddress.getLoopbackAddress());
+        tls = ctx.getSocketFactory();
+        server = new java.net.ServerSocket(0, 50, InetAddress.getLoopbackAddress());
         acceptor = Thread.ofPlatform().daemon().name("fake-kubelet").start(this::serve);
     }
 
@@ -56,13 +60,25 @@ public final class FakeKubeletTls implements AutoCloseable {
             try {
                 Socket s = server.accept();
                 Thread.ofVirtual().start(() -> {
-                    try (SSLSocket socket = (SSLSocket) s) {
+                    try (s) {
                         handshakes.incrementAndGet();
-                        socket.setSoTimeout(5_000);
-                        socket.startHandshake();
-                        socket.getInputStream().read(); // until the client closes
+                        s.setSoTimeout(5_000);
+                        if (current.get() == null) {
+                            // The whole ClientHello record, so that closing does not reset unread bytes.
+                            byte[] header = s.getInputStream().readNBytes(5);
+                            if (header.length == 5) {
+                                s.getInputStream().readNBytes(((header[3] & 0xff) << 8) | (header[4] & 0xff));
+                            }
+                            s.getOutputStream().write(INTERNAL_ERROR);
+                            return;
+                        }
+                        try (SSLSocket socket = (SSLSocket) tls.createSocket(s, null, true)) {
+                            socket.setUseClientMode(false);
+                            socket.startHandshake();
+                            socket.getInputStream().read(); // until the client closes
+                        }
                     } catch (IOException e) {
-                        // a failed handshake is the point while no certificate is set
+                        // the client went away: probes close after the first record or the handshake
                     }
                 });
             } catch (IOException e) {
