@@ -19,7 +19,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Base64;
 import java.util.List;
 import javax.naming.NamingException;
 import javax.naming.directory.Attribute;
@@ -100,36 +99,36 @@ public final class CertificateValidator {
         if (bytes.length == 0) {
             return new NotYet(Problem.EMPTY, null);
         }
-        if (indexOf(bytes, BEGIN, 0) < 0) {
+        if (Pem.indexOf(bytes, BEGIN, 0) < 0) {
             return new NotYet((bytes[0] & 0xff) == 0x30 ? Problem.DER : Problem.NO_CERTIFICATE, null);
         }
         List<X509Certificate> chain = new ArrayList<>();
         byte[] keyHalf = null;
         String keyProblem = null;
         int pos = 0;
-        for (int begin; (begin = indexOf(bytes, BEGIN, pos)) >= 0; ) {
-            int labelEnd = indexOf(bytes, DASHES, begin + BEGIN.length);
+        for (int begin; (begin = Pem.indexOf(bytes, BEGIN, pos)) >= 0; ) {
+            int labelEnd = Pem.indexOf(bytes, DASHES, begin + BEGIN.length);
             if (labelEnd < 0) {
                 return new NotYet(Problem.TRUNCATED, "BEGIN line is cut off");
             }
             String label = new String(bytes, begin + BEGIN.length, labelEnd - begin - BEGIN.length,
                     StandardCharsets.US_ASCII);
             byte[] endMarker = ("-----END " + label + "-----").getBytes(StandardCharsets.US_ASCII);
-            int end = indexOf(bytes, endMarker, labelEnd);
+            int end = Pem.indexOf(bytes, endMarker, labelEnd);
             if (end < 0) {
                 return new NotYet(Problem.TRUNCATED, label);
             }
             pos = end + endMarker.length;
             int body = labelEnd + DASHES.length;
             if ("CERTIFICATE".equals(label)) {
-                byte[] der = decode(bytes, body, end);
+                byte[] der = Pem.decode(bytes, body, end);
                 try {
                     chain.add((X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der)));
                 } catch (CertificateException e) {
                     return new NotYet(Problem.CORRUPT, e.getMessage());
                 }
             } else if (label.endsWith("PRIVATE KEY") && keyHalf == null && keyProblem == null) {
-                byte[] der = decode(bytes, body, end);
+                byte[] der = Pem.decode(bytes, body, end);
                 try {
                     keyHalf = KeyMatch.publicHalf(label, der);
                 } catch (GeneralSecurityException | RuntimeException e) {
@@ -224,30 +223,6 @@ public final class CertificateValidator {
             // not an RFC 2253 name: no CN
         }
         return out;
-    }
-
-    private static byte[] decode(byte[] bytes, int from, int to) {
-        byte[] body = Arrays.copyOfRange(bytes, from, to);
-        try {
-            return Base64.getMimeDecoder().decode(body);
-        } catch (IllegalArgumentException e) {
-            return new byte[0]; // parses as nothing: reported by the caller as corrupt
-        } finally {
-            Arrays.fill(body, (byte) 0);
-        }
-    }
-
-    private static int indexOf(byte[] hay, byte[] needle, int from) {
-        outer:
-        for (int i = Math.max(from, 0); i <= hay.length - needle.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 
     private static CertificateFactory factory() throws CertificateException {

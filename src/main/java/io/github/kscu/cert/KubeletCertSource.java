@@ -8,7 +8,6 @@ import java.net.ConnectException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
-import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -25,7 +24,6 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
@@ -52,8 +50,6 @@ import javax.net.ssl.X509TrustManager;
 public final class KubeletCertSource implements CertSource {
     /** Between probes while waiting: quick to notice, one probe at a time, cheap (see docs/benchmarks.md). */
     public static final Duration PROBE_INTERVAL = Duration.ofMillis(50);
-    private static final int ALERT = 21;
-    private static final int HANDSHAKE = 22;
     public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
     private final String host;
@@ -85,17 +81,7 @@ public final class KubeletCertSource implements CertSource {
         // Accept whatever is presented: the decision is ours, after the handshake, with a precise reason
         // ("expired", "untrusted") instead of one opaque handshake failure.
         this.tls.init(null, new TrustManager[] {new DeferringTrustManager()}, null);
-        this.clientHello = clientHello(tls, host, port);
-    }
-
-    /** The first flight of a handshake with {@code host}, as this JDK's TLS client would send it. */
-    private static byte[] clientHello(SSLContext tls, String host, int port) throws SSLException {
-        SSLEngine engine = tls.createSSLEngine(host, port);
-        engine.setUseClientMode(true);
-        ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        engine.wrap(ByteBuffer.allocate(0), out);
-        engine.closeOutbound();
-        return Arrays.copyOf(out.array(), out.position());
+        this.clientHello = ClientHello.bytes(tls, host, port);
     }
 
     private static Set<TrustAnchor> anchors(Path caFile) throws IOException, GeneralSecurityException {
@@ -138,18 +124,7 @@ public final class KubeletCertSource implements CertSource {
             return unreachable(e);
         }
         try (raw) {
-            raw.setTcpNoDelay(true);
-            raw.getOutputStream().write(clientHello);
-            byte[] record = raw.getInputStream().readNBytes(7); // type, version (2), length (2), alert level, description
-            if (record.length >= 1 && record[0] == HANDSHAKE) {
-                return null;
-            }
-            if (record.length == 7 && record[0] == ALERT) {
-                return new NotYet(Problem.HANDSHAKE_FAILED, "TLS alert " + (record[6] & 0xff) + " ("
-                        + alertName(record[6] & 0xff) + ") instead of a ServerHello");
-            }
-            return new NotYet(Problem.HANDSHAKE_FAILED, record.length == 0 ? "connection closed before a ServerHello"
-                    : "not a TLS answer (first byte " + (record[0] & 0xff) + ")");
+            return ClientHello.answer(raw, clientHello);
         } catch (SocketTimeoutException e) {
             return unreachable(e);
         } catch (IOException e) {
@@ -176,15 +151,6 @@ public final class KubeletCertSource implements CertSource {
             case SocketTimeoutException t -> new NotYet(Problem.NO_CONNECTION, host + ":" + port + " timed out");
             case SSLException ssl -> new NotYet(Problem.HANDSHAKE_FAILED, ssl.getMessage());
             default -> new NotYet(Problem.NO_CONNECTION, host + ":" + port + ": " + e.getMessage());
-        };
-    }
-
-    private static String alertName(int description) {
-        return switch (description) {
-            case 40 -> "handshake failure";
-            case 80 -> "internal error: the kubelet has no serving certificate yet";
-            case 112 -> "unrecognized name";
-            default -> "alert";
         };
     }
 

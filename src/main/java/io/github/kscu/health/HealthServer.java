@@ -1,9 +1,7 @@
 package io.github.kscu.health;
 
 import io.github.kscu.config.ListenAddress;
-import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.StandardSocketOptions;
@@ -12,7 +10,6 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;
 import java.util.Iterator;
 import java.util.function.Supplier;
@@ -59,9 +56,7 @@ public final class HealthServer implements AutoCloseable {
 
     private final ServerSocketChannel server;
     private final Selector selector;
-    private final Supplier<Readiness> readiness;
-    private final PrometheusRegistry registry;
-    private final PrometheusTextFormatWriter text = PrometheusTextFormatWriter.create();
+    private final HealthRoutes routes;
     private final ByteBuffer readBuffer = ByteBuffer.allocate(2048);
     /** Open connections, oldest first: the order in which they are evicted and time out. */
     private final LinkedHashSet<Conn> open = new LinkedHashSet<>();
@@ -72,8 +67,7 @@ public final class HealthServer implements AutoCloseable {
             PrometheusRegistry registry) {
         this.server = server;
         this.selector = selector;
-        this.readiness = readiness;
-        this.registry = registry;
+        this.routes = new HealthRoutes(readiness, registry);
         this.thread = Thread.ofPlatform().daemon().name("kscu-health").unstarted(this::loop);
     }
 
@@ -171,8 +165,7 @@ public final class HealthServer implements AutoCloseable {
                 return;
             }
             if (conn.length + n > MAX_REQUEST_BYTES) {
-                answer(key, conn, 431, "text/plain; charset=utf-8", "request head too large\n".getBytes(
-                        StandardCharsets.UTF_8), false);
+                answer(key, conn, HealthRoutes.bytes(HealthRoutes.Answer.text(431, "request head too large", false)));
                 return;
             }
             if (conn.length + n > conn.head.length) {
@@ -180,61 +173,16 @@ public final class HealthServer implements AutoCloseable {
             }
             System.arraycopy(readBuffer.array(), 0, conn.head, conn.length, n);
             conn.length += n;
-            if (headComplete(conn.head, conn.length)) {
-                respond(key, conn);
+            if (HealthRoutes.headComplete(conn.head, conn.length)) {
+                answer(key, conn, routes.respond(conn.head));
             }
         } catch (IOException e) {
             drop(conn);
         }
     }
 
-    /** Answers the request line; the rest of the head (headers) is read but not needed. */
-    private void respond(SelectionKey key, Conn conn) throws IOException {
-        int lineEnd = 0;
-        while (conn.head[lineEnd] != '\r' && conn.head[lineEnd] != '\n') {
-            lineEnd++;
-        }
-        String[] line = new String(conn.head, 0, lineEnd, StandardCharsets.ISO_8859_1).split(" ");
-        boolean head = line.length == 3 && line[0].equals("HEAD");
-        if (line.length != 3 || !line[2].startsWith("HTTP/1.")) {
-            answer(key, conn, 400, "text/plain; charset=utf-8", "bad request\n".getBytes(StandardCharsets.UTF_8), false);
-            return;
-        }
-        if (!head && !line[0].equals("GET")) {
-            answer(key, conn, 405, "text/plain; charset=utf-8", "only GET and HEAD\n".getBytes(StandardCharsets.UTF_8),
-                    false);
-            return;
-        }
-        String path = line[1].indexOf('?') < 0 ? line[1] : line[1].substring(0, line[1].indexOf('?'));
-        switch (path) {
-            case "/healthz" -> answer(key, conn, 200, "text/plain; charset=utf-8", "ok\n".getBytes(StandardCharsets.UTF_8),
-                    head);
-            case "/readyz" -> {
-                Readiness r = readiness.get();
-                answer(key, conn, r.ready() ? 200 : 503, "text/plain; charset=utf-8",
-                        (r.detail() + "\n").getBytes(StandardCharsets.UTF_8), head);
-            }
-            case "/metrics" -> {
-                ByteArrayOutputStream body = new ByteArrayOutputStream(4096);
-                text.write(body, registry.scrape());
-                answer(key, conn, 200, text.getContentType(), body.toByteArray(), head);
-            }
-            default -> answer(key, conn, 404, "text/plain; charset=utf-8",
-                    "not found: try /healthz, /readyz or /metrics\n".getBytes(StandardCharsets.UTF_8), head);
-        }
-    }
-
-    private void answer(SelectionKey key, Conn conn, int status, String type, byte[] body, boolean headOnly)
-            throws IOException {
-        byte[] top = ("HTTP/1.1 " + status + " " + reason(status) + "\r\nContent-Type: " + type
-                + "\r\nContent-Length: " + body.length + "\r\nConnection: close\r\n\r\n")
-                .getBytes(StandardCharsets.ISO_8859_1);
-        ByteBuffer out = ByteBuffer.allocate(top.length + (headOnly ? 0 : body.length));
-        out.put(top);
-        if (!headOnly) {
-            out.put(body);
-        }
-        conn.answer = out.flip();
+    private void answer(SelectionKey key, Conn conn, ByteBuffer answer) {
+        conn.answer = answer;
         conn.head = null;
         key.interestOps(SelectionKey.OP_WRITE);
         write(key, conn);
@@ -270,27 +218,6 @@ public final class HealthServer implements AutoCloseable {
         } catch (IOException e) {
             // closing anyway
         }
-    }
-
-    private static String reason(int status) {
-        return switch (status) {
-            case 200 -> "OK";
-            case 400 -> "Bad Request";
-            case 404 -> "Not Found";
-            case 405 -> "Method Not Allowed";
-            case 431 -> "Request Header Fields Too Large";
-            default -> "Service Unavailable";
-        };
-    }
-
-    /** True once the request head has ended: an empty line ({@code \r\n\r\n}, or bare newlines). */
-    private static boolean headComplete(byte[] head, int length) {
-        for (int i = 1; i < length; i++) {
-            if (head[i] == '\n' && (head[i - 1] == '\n' || (i >= 3 && head[i - 1] == '\r' && head[i - 2] == '\n'))) {
-                return true;
-            }
-        }
-        return false;
     }
 
     @Override
