@@ -1,5 +1,6 @@
 package io.github.kscu.kube;
 
+import io.github.kscu.cert.Der;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -93,36 +94,12 @@ final class ClientCertificates {
 
     /** The named curve from SEC1's {@code [0] parameters}: ECPrivateKey ::= SEQUENCE { 1, key, [0] OID, ... }. */
     private static byte[] curveOid(byte[] sec1) throws GeneralSecurityException {
-        int[] pos = {0};
-        expect(sec1, pos, 0x30);
-        length(sec1, pos);
-        while (pos[0] < sec1.length) {
-            int tag = sec1[pos[0]++] & 0xff;
-            int len = length(sec1, pos);
-            if (tag == 0xa0) {
-                return Arrays.copyOfRange(sec1, pos[0], pos[0] + len);
+        for (Der.Element e : Der.children(sec1, Der.root(sec1))) {
+            if (e.tag() == 0xa0) {
+                return Arrays.copyOfRange(sec1, e.start(), e.end());
             }
-            pos[0] += len;
         }
         throw new GeneralSecurityException("EC PRIVATE KEY without named-curve parameters");
-    }
-
-    private static void expect(byte[] der, int[] pos, int tag) throws GeneralSecurityException {
-        if ((der[pos[0]++] & 0xff) != tag) {
-            throw new GeneralSecurityException("malformed DER");
-        }
-    }
-
-    private static int length(byte[] der, int[] pos) {
-        int first = der[pos[0]++] & 0xff;
-        if (first < 0x80) {
-            return first;
-        }
-        int len = 0;
-        for (int i = 0; i < (first & 0x7f); i++) {
-            len = (len << 8) | (der[pos[0]++] & 0xff);
-        }
-        return len;
     }
 
     private static byte[] sequence(byte[] content) {
