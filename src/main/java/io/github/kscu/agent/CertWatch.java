@@ -75,7 +75,7 @@ final class CertWatch implements Runnable {
                 if (latest instanceof CertCheck.Valid valid) {
                     awaitUntil(min(clock.instant().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
                 } else {
-                    source.awaitChange(untilTimeoutOr(interval));
+                    source.awaitChange(untilTimeoutOr(source.pollInterval(interval)));
                 }
             }
         } catch (InterruptedException e) {
@@ -198,7 +198,7 @@ final class CertWatch implements Runnable {
                 + valid.notAfter() + " (" + valid.subject() + ")");
     }
 
-    /** Waits for a change event or {@code until}; a source without events is probed only then. */
+    /** Waits for a change event or {@code until}; a source without events sleeps until then in one go. */
     private void awaitUntil(Instant until) throws InterruptedException {
         Duration left = Duration.between(clock.instant(), until);
         while (left.isPositive() && !source.awaitChange(left)) {

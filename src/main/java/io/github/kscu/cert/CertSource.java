@@ -9,12 +9,19 @@ public interface CertSource extends AutoCloseable {
 
     /**
      * Blocks until something may have changed (a file event) or {@code max} has passed, whichever comes
-     * first; a source without change events may return earlier, at its own probing pace. Spurious
-     * returns are fine: the caller simply checks again.
+     * first. Spurious returns are fine: the caller simply checks again.
      *
-     * @return true when woken by a change notification, false when the time (or the pace) ran out
+     * @return true when woken by a change notification, false when the time ran out
      */
     boolean awaitChange(Duration max) throws InterruptedException;
+
+    /**
+     * How often to look while no valid certificate is there, given the configured poll interval: a
+     * source with change events only needs it as a safety net; one without sets its own pace.
+     */
+    default Duration pollInterval(Duration configured) {
+        return configured;
+    }
 
     @Override
     void close();

@@ -207,8 +207,14 @@ public final class KubeletCertSource implements CertSource {
 
     @Override
     public boolean awaitChange(Duration max) throws InterruptedException {
-        Thread.sleep(max.compareTo(PROBE_INTERVAL) < 0 ? max : PROBE_INTERVAL);
-        return false; // no change events: the caller probes again at this pace
+        Thread.sleep(max);
+        return false; // no change events
+    }
+
+    /** Probes at its own pace while waiting, whatever cert-check-interval says: see {@link #PROBE_INTERVAL}. */
+    @Override
+    public Duration pollInterval(Duration configured) {
+        return PROBE_INTERVAL;
     }
 
     @Override
