@@ -9,6 +9,7 @@ import io.github.kscu.testing.Kube;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
 import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -22,6 +23,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The default install as an attacker sees it: the generic overlay exactly as shipped is applied to a real
@@ -89,162 +93,70 @@ class DefaultInstallAttackIT {
         assertThat(kube.taints("node-b")).containsExactly("keep.io/x:NoSchedule", OURS + ":NoSchedule");
     }
 
-    @Test
-    void nodeB_removeOurTaint() throws Exception {
-        denied("node B: remove our taint (the allowed change, wrong node)", "PATCH", "/api/v1/nodes/node-b", JSON_PATCH,
-                replaceTaints(KEEP));
-    }
-
-    @Test
-    void nodeB_labels() throws Exception {
-        denied("node B: labels", "PATCH", "/api/v1/nodes/node-b", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void nodeB_annotations() throws Exception {
-        denied("node B: annotations", "PATCH", "/api/v1/nodes/node-b", MERGE,
-                "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void nodeB_unschedulable() throws Exception {
-        denied("node B: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-b", MERGE, "{\"spec\":{\"unschedulable\":true}}");
-    }
-
-    @Test
-    void nodeA_labels() throws Exception {
-        denied("node A: labels", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void nodeA_annotations() throws Exception {
-        denied("node A: annotations", "PATCH", "/api/v1/nodes/node-a", MERGE,
-                "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void nodeA_unschedulable() throws Exception {
-        denied("node A: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"unschedulable\":true}}");
-    }
-
-    @Test
-    void nodeA_podCidr() throws Exception {
-        denied("node A: podCIDR", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"podCIDR\":\"10.9.0.0/24\"}}");
-    }
-
-    @Test
-    void nodeA_providerId() throws Exception {
-        denied("node A: providerID", "PATCH", "/api/v1/nodes/node-a", MERGE, "{\"spec\":{\"providerID\":\"aws:///x\"}}");
-    }
-
-    @Test
-    void nodeA_addTaint() throws Exception {
-        denied("node A: add a taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
-                replaceTaints(KEEP + "," + OUR + "," + NEW));
-    }
-
-    @Test
-    void nodeA_removeForeignTaint() throws Exception {
-        denied("node A: remove a foreign taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH, replaceTaints(OUR));
-    }
-
-    @Test
-    void nodeA_changeOurEffect() throws Exception {
-        denied("node A: change our taint's effect", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
-                replaceTaints(KEEP + "," + OUR.replace("NoSchedule", "NoExecute")));
-    }
-
-    @Test
-    void nodeA_changeOurValue() throws Exception {
-        denied("node A: change our taint's value", "PATCH", "/api/v1/nodes/node-a", JSON_PATCH,
-                replaceTaints(KEEP + "," + OUR.replace("\"effect\"", "\"value\":\"v\",\"effect\"")));
-    }
-
-    @Test
-    void nodeA_addTaintByStrategicMergePatch() throws Exception {
-        denied("node A: add a taint (strategic merge patch)", "PATCH", "/api/v1/nodes/node-a", STRATEGIC,
-                "{\"spec\":{\"taints\":[" + KEEP + "," + OUR + "," + NEW + "]}}");
-    }
-
-    @Test
-    void nodeA_removeForeignTaintByMergePatch() throws Exception {
-        denied("node A: remove a foreign taint (JSON merge patch)", "PATCH", "/api/v1/nodes/node-a", MERGE,
-                "{\"spec\":{\"taints\":[" + OUR + "]}}");
-    }
-
-    @Test
-    void nodeA_addTaintByServerSideApply() throws Exception {
-        denied("node A: add a taint (server-side apply)", "PATCH",
-                "/api/v1/nodes/node-a?fieldManager=attacker&force=true", APPLY,
-                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"},\"spec\":{\"taints\":["
-                        + KEEP + "," + OUR + "," + NEW + "]}}");
-    }
-
-    @Test
-    void nodeA_labelsByServerSideApply() throws Exception {
-        denied("node A: labels (server-side apply)", "PATCH", "/api/v1/nodes/node-a?fieldManager=attacker&force=true",
-                APPLY, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"labels\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void nodeA_status() throws Exception {
-        denied("node A: nodes/status", "PATCH", "/api/v1/nodes/node-a/status", MERGE,
-                "{\"status\":{\"capacity\":{\"pods\":\"500\"}}}");
-    }
-
-    @Test
-    void nodeA_update() throws Exception {
-        denied("node A: update (PUT) the whole object", "PUT", "/api/v1/nodes/node-a", JSON,
-                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"}}");
-    }
-
-    @Test
-    void createNode() throws Exception {
-        denied("create a node", "POST", "/api/v1/nodes", JSON,
-                "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-evil\"}}");
-    }
-
-    @Test
-    void deleteNode() throws Exception {
-        denied("delete a node", "DELETE", "/api/v1/nodes/node-b", null, null);
-    }
-
-    @Test
-    void listNodes() throws Exception {
-        denied("list nodes", "GET", "/api/v1/nodes", null, null);
-    }
-
-    @Test
-    void readSecrets() throws Exception {
-        denied("read secrets", "GET", "/api/v1/namespaces/kube-system/secrets", null, null);
-    }
-
-    @Test
-    void patchPods() throws Exception {
-        denied("patch a pod", "PATCH", "/api/v1/namespaces/kube-system/pods/agent-node-a", MERGE,
-                "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
-    }
-
-    @Test
-    void coreEvents() throws Exception {
-        denied("create a core/v1 Event (the agent posts events.k8s.io)", "POST", "/api/v1/namespaces/default/events",
-                JSON, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x\"},"
-                        + "\"involvedObject\":{\"kind\":\"Node\",\"name\":\"node-b\"}}");
-    }
-
-    @Test
-    void eventsOutsideItsNamespace() throws Exception {
-        denied("create an Event outside its own namespace", "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
-                JSON, "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x.1\"},"
+    /** Every forbidden operation: what it tries, and the request; each is a test case of its own. */
+    static Stream<Arguments> forbidden() {
+        return Stream.of(
+                Arguments.of("node B: remove our taint (the allowed change, wrong node)", "PATCH", "/api/v1/nodes/node-b",
+                        JSON_PATCH, replaceTaints(KEEP)),
+                Arguments.of("node B: labels", "PATCH", "/api/v1/nodes/node-b",
+                        MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+                Arguments.of("node B: annotations", "PATCH", "/api/v1/nodes/node-b",
+                        MERGE, "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}"),
+                Arguments.of("node B: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-b",
+                        MERGE, "{\"spec\":{\"unschedulable\":true}}"),
+                Arguments.of("node A: labels", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+                Arguments.of("node A: annotations", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"metadata\":{\"annotations\":{\"x\":\"y\"}}}"),
+                Arguments.of("node A: unschedulable (cordon)", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"spec\":{\"unschedulable\":true}}"),
+                Arguments.of("node A: podCIDR", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"spec\":{\"podCIDR\":\"10.9.0.0/24\"}}"),
+                Arguments.of("node A: providerID", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"spec\":{\"providerID\":\"aws:///x\"}}"),
+                Arguments.of("node A: add a taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a",
+                        JSON_PATCH, replaceTaints(KEEP + "," + OUR + "," + NEW)),
+                Arguments.of("node A: remove a foreign taint (JSON patch)", "PATCH", "/api/v1/nodes/node-a",
+                        JSON_PATCH, replaceTaints(OUR)),
+                Arguments.of("node A: change our taint's effect", "PATCH", "/api/v1/nodes/node-a",
+                        JSON_PATCH, replaceTaints(KEEP + "," + OUR.replace("NoSchedule", "NoExecute"))),
+                Arguments.of("node A: change our taint's value", "PATCH", "/api/v1/nodes/node-a",
+                        JSON_PATCH, replaceTaints(KEEP + "," + OUR.replace("\"effect\"", "\"value\":\"v\",\"effect\""))),
+                Arguments.of("node A: add a taint (strategic merge patch)", "PATCH", "/api/v1/nodes/node-a",
+                        STRATEGIC, "{\"spec\":{\"taints\":[" + KEEP + "," + OUR + "," + NEW + "]}}"),
+                Arguments.of("node A: remove a foreign taint (JSON merge patch)", "PATCH", "/api/v1/nodes/node-a",
+                        MERGE, "{\"spec\":{\"taints\":[" + OUR + "]}}"),
+                Arguments.of("node A: add a taint (server-side apply)", "PATCH", "/api/v1/nodes/node-a?fieldManager=attacker&force=true",
+                        APPLY, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"},\"spec\":{\"taints\":[" + KEEP + "," + OUR + "," + NEW + "]}}"),
+                Arguments.of("node A: labels (server-side apply)", "PATCH", "/api/v1/nodes/node-a?fieldManager=attacker&force=true",
+                        APPLY, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\",\"labels\":{\"x\":\"y\"}}}"),
+                Arguments.of("node A: nodes/status", "PATCH", "/api/v1/nodes/node-a/status",
+                        MERGE, "{\"status\":{\"capacity\":{\"pods\":\"500\"}}}"),
+                Arguments.of("node A: update (PUT) the whole object", "PUT", "/api/v1/nodes/node-a",
+                        JSON, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-a\"}}"),
+                Arguments.of("create a node", "POST", "/api/v1/nodes",
+                        JSON, "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\"node-evil\"}}"),
+                Arguments.of("delete a node", "DELETE", "/api/v1/nodes/node-b", null, null),
+                Arguments.of("list nodes", "GET", "/api/v1/nodes", null, null),
+                Arguments.of("read secrets", "GET", "/api/v1/namespaces/kube-system/secrets", null, null),
+                Arguments.of("patch a pod", "PATCH", "/api/v1/namespaces/kube-system/pods/agent-node-a",
+                        MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+                Arguments.of("create a core/v1 Event (the agent posts events.k8s.io)", "POST", "/api/v1/namespaces/default/events",
+                        JSON, "{\"apiVersion\":\"v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x\"},"
+                        + "\"involvedObject\":{\"kind\":\"Node\",\"name\":\"node-b\"}}"),
+                Arguments.of("create an Event outside its own namespace", "POST", "/apis/events.k8s.io/v1/namespaces/default/events",
+                        JSON, "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"x.1\"},"
                         + "\"eventTime\":\"2026-12-01T00:00:00.000000Z\",\"reportingController\":\"x\","
                         + "\"reportingInstance\":\"x\",\"action\":\"x\",\"reason\":\"x\",\"type\":\"Normal\","
-                        + "\"regarding\":{\"kind\":\"Node\",\"name\":\"node-b\"}}");
+                        + "\"regarding\":{\"kind\":\"Node\",\"name\":\"node-b\"}}"),
+                Arguments.of("delete Events, even in its own namespace", "DELETE", "/apis/events.k8s.io/v1/namespaces/kube-system/events",
+                        null, null));
     }
 
-    @Test
-    void deleteEvents() throws Exception {
-        denied("delete Events, even in its own namespace", "DELETE",
-                "/apis/events.k8s.io/v1/namespaces/kube-system/events", null, null);
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("forbidden")
+    void isRefused(String operation, String method, String path, MediaType type, String body) throws Exception {
+        denied(operation, method, path, type, body);
     }
 
     @Test
