@@ -4,10 +4,6 @@ import io.github.kscu.cert.CertCheck.NotYet;
 import io.github.kscu.cert.CertCheck.Problem;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.ConnectException;
-import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.net.SocketTimeoutException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
@@ -24,8 +20,6 @@ import java.util.Collection;
 import java.util.HashSet;
 import java.util.Set;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLException;
-import javax.net.ssl.SSLSocket;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509TrustManager;
 
@@ -40,12 +34,10 @@ import javax.net.ssl.X509TrustManager;
  * "not yet". A completed handshake yields the presented chain, which is checked like a file
  * certificate, plus its SANs against the dialled address and its chain against the CA bundle.
  *
- * <p>While no valid certificate has been seen, each probe first sends a ClientHello made once at start
- * and reads only the first record of the answer: an alert means "no certificate yet" at the cost of a
- * connection and a few bytes; a ServerHello means there is one, and only then is a full handshake
- * made. A full handshake costs milliseconds of CPU (key exchange, certificate parsing) and a failed
- * one about as much, which made probing every 250 ms cost 1.8 % of a core; the pre-check is what lets
- * the agent probe every {@link #PROBE_INTERVAL} instead.
+ * <p>Each probe is a {@link TlsProbe}: an alert costs a connection and a few bytes; a ServerHello is
+ * followed through to the chain on the same connection. A full handshake per probe, as at first, cost
+ * milliseconds of CPU even when it failed, which forced a 250 ms interval; the probe is what lets the
+ * agent look every {@link #PROBE_INTERVAL} instead.
  */
 public final class KubeletCertSource implements CertSource {
     /** Between probes while waiting: quick to notice, one probe at a time, cheap (see docs/benchmarks.md). */
@@ -58,10 +50,7 @@ public final class KubeletCertSource implements CertSource {
     private final CertificateValidator validator;
     private final boolean requireIdentity;
     private final Clock clock;
-    private final SSLContext tls;
-    private final byte[] clientHello;
-    /** The last full check found a valid certificate: the next one (a recheck) goes straight to a handshake. */
-    private boolean lastValid;
+    private final TlsProbe probe;
 
     /**
      * @param address host:port ([v6]:port)
@@ -77,11 +66,11 @@ public final class KubeletCertSource implements CertSource {
         this.validator = validator;
         this.requireIdentity = requireIdentity;
         this.clock = clock;
-        this.tls = SSLContext.getInstance("TLS");
+        SSLContext tls = SSLContext.getInstance("TLS");
         // Accept whatever is presented: the decision is ours, after the handshake, with a precise reason
         // ("expired", "untrusted") instead of one opaque handshake failure.
-        this.tls.init(null, new TrustManager[] {new DeferringTrustManager()}, null);
-        this.clientHello = ClientHello.bytes(tls, host, port);
+        tls.init(null, new TrustManager[] {new DeferringTrustManager()}, null);
+        this.probe = new TlsProbe(tls, host, port, PROBE_TIMEOUT);
     }
 
     private static Set<TrustAnchor> anchors(Path caFile) throws IOException, GeneralSecurityException {
@@ -101,70 +90,10 @@ public final class KubeletCertSource implements CertSource {
 
     @Override
     public CertCheck check() {
-        if (!lastValid) {
-            CertCheck early = precheck();
-            if (early != null) {
-                return early;
-            }
-        }
-        CertCheck result = handshake();
-        lastValid = result.isValid();
-        return result;
-    }
-
-    /**
-     * Sends the ClientHello and reads the first record's header: null when the kubelet answers with a
-     * ServerHello (it has a certificate: go on with a handshake), else why not.
-     */
-    private CertCheck precheck() {
-        Socket raw;
-        try {
-            raw = connect();
-        } catch (IOException e) {
-            return unreachable(e);
-        }
-        try (raw) {
-            return ClientHello.answer(raw, clientHello);
-        } catch (SocketTimeoutException e) {
-            return unreachable(e);
-        } catch (IOException e) {
-            // Connected, then closed or reset: the kubelet is there, it just would not shake hands.
-            return new NotYet(Problem.HANDSHAKE_FAILED, "connection closed before a ServerHello: " + e.getMessage());
-        }
-    }
-
-    private Socket connect() throws IOException {
-        Socket raw = new Socket();
-        try {
-            raw.connect(new InetSocketAddress(host, port), (int) PROBE_TIMEOUT.toMillis());
-            raw.setSoTimeout((int) PROBE_TIMEOUT.toMillis());
-            return raw;
-        } catch (IOException e) {
-            raw.close();
-            throw e;
-        }
-    }
-
-    private NotYet unreachable(IOException e) {
-        return switch (e) {
-            case ConnectException c -> new NotYet(Problem.NO_CONNECTION, host + ":" + port);
-            case SocketTimeoutException t -> new NotYet(Problem.NO_CONNECTION, host + ":" + port + " timed out");
-            case SSLException ssl -> new NotYet(Problem.HANDSHAKE_FAILED, ssl.getMessage());
-            default -> new NotYet(Problem.NO_CONNECTION, host + ":" + port + ": " + e.getMessage());
+        return switch (probe.probe()) {
+            case TlsProbe.Presented p -> checkChain(p.chain());
+            case TlsProbe.Refused r -> r.why();
         };
-    }
-
-    private CertCheck handshake() {
-        X509Certificate[] chain;
-        try (Socket raw = connect()) {
-            try (SSLSocket socket = (SSLSocket) tls.getSocketFactory().createSocket(raw, host, port, false)) {
-                socket.startHandshake();
-                chain = (X509Certificate[]) socket.getSession().getPeerCertificates();
-            }
-        } catch (IOException e) {
-            return unreachable(e);
-        }
-        return checkChain(chain);
     }
 
     /** The checks after a completed handshake; package-private for tests. */
@@ -219,7 +148,7 @@ public final class KubeletCertSource implements CertSource {
 
     @Override
     public void close() {
-        // nothing held between probes
+        probe.close();
     }
 
     /** Trusts everything during the handshake; {@link #checkChain} decides afterwards. */

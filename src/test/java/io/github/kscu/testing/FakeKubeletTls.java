@@ -63,6 +63,7 @@ public final class FakeKubeletTls implements AutoCloseable {
                     try (s) {
                         handshakes.incrementAndGet();
                         s.setSoTimeout(5_000);
+                        s.setTcpNoDelay(true); // as Go sets on every TCP connection, the kubelet's included
                         if (current.get() == null) {
                             // The whole ClientHello record, so that closing does not reset unread bytes.
                             byte[] header = s.getInputStream().readNBytes(5);
