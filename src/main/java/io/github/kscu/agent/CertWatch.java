@@ -31,6 +31,13 @@ final class CertWatch implements Runnable {
     static final Duration RECHECK_VALID = Duration.ofSeconds(30);
     /** How long "cannot reach or trust the kubelet" may last before it is a Warning of its own. */
     static final Duration UNREACHABLE_AFTER = Duration.ofSeconds(30);
+    /**
+     * The quickest pace once a spell's timeout is reported. Waiting is then long-term (a cluster that
+     * never approves serving CSRs waits forever), and the kubelet source, which probes every 50 ms,
+     * would cost a steady 1–2 % of a core on every such node; a late certificate is seen at most this
+     * much later.
+     */
+    static final Duration PACE_AFTER_TIMEOUT = Duration.ofSeconds(1);
 
     private final String node;
     private final CertSource source;
@@ -75,7 +82,7 @@ final class CertWatch implements Runnable {
                 if (latest instanceof CertCheck.Valid valid) {
                     awaitUntil(min(clock.instant().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
                 } else {
-                    source.awaitChange(untilTimeoutOr(source.pollInterval(interval)));
+                    source.awaitChange(untilTimeoutOr(pace()));
                 }
             }
         } catch (InterruptedException e) {
@@ -163,6 +170,12 @@ final class CertWatch implements Runnable {
                     + " 10250, KUBELET_ADDRESS and KUBELET_CA_FILE; the taint stays, and on-cert-timeout applies after"
                     + " cert-check-duration");
         }
+    }
+
+    /** Between looks while unusable: the source's pace, slowed to {@link #PACE_AFTER_TIMEOUT} after a timeout. */
+    private Duration pace() {
+        Duration pace = source.pollInterval(interval);
+        return timedOut() && pace.compareTo(PACE_AFTER_TIMEOUT) < 0 ? PACE_AFTER_TIMEOUT : pace;
     }
 
     /** The wait before the next look while unusable: {@code max}, or less to report the timeout on time. */

@@ -350,6 +350,23 @@ class AgentTest {
     }
 
     @Test
+    void afterTheTimeoutAFastSourceIsLookedAtOnceASecond() throws Exception {
+        FakeCertSource cert = new FakeCertSource().pace(Duration.ofMillis(20));
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("CERT_CHECK_DURATION", "1s"), fake, cert);
+        Thread.sleep(500);
+        int before = cert.checks();
+        assertThat(before).as("at its own pace before the timeout").isGreaterThan(10);
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("ServingCertificateTimeout"));
+        int at = cert.checks();
+        Thread.sleep(2_500);
+        assertThat(cert.checks() - at).as("checks in 2.5 s after the timeout").isBetween(2, 3);
+        cert.makeValid();
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
     void certTimeoutRemoveTaintFailsOpenAndReadinessSaysSo() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         FakeCertSource cert = new FakeCertSource();

@@ -11,6 +11,9 @@ import java.util.concurrent.TimeUnit;
 final class FakeCertSource implements CertSource {
     private final Semaphore changed = new Semaphore(0);
     private volatile CertCheck current = new CertCheck.NotYet(CertCheck.Problem.MISSING, "/fake.pem");
+    private final java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+    /** Like the kubelet source: its own pace, whatever cert-check-interval says; null: that interval. */
+    private volatile Duration pace;
 
     static CertCheck valid() {
         Instant now = Instant.now();
@@ -27,9 +30,24 @@ final class FakeCertSource implements CertSource {
         changed.release();
     }
 
+    FakeCertSource pace(Duration d) {
+        pace = d;
+        return this;
+    }
+
+    int checks() {
+        return checks.get();
+    }
+
     @Override
     public CertCheck check() {
+        checks.incrementAndGet();
         return current;
+    }
+
+    @Override
+    public Duration pollInterval(Duration configured) {
+        return pace == null ? configured : pace;
     }
 
     @Override

@@ -74,9 +74,12 @@ public final class Bench {
                     pct(probe, 99), "max", probe[probe.length - 1], "trials", probe.length));
             say("latency kubelet source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(probe, 50), pct(probe, 90),
                     pct(probe, 99), probe[probe.length - 1]);
-            double cpu = probeCpu(cp, kubeconfig);
-            summary.put("kubelet_probe_cpu_percent", cpu);
-            say("kubelet source while waiting (failing handshakes every 250 ms): %.2f %% of one core", cpu);
+            double[] cpu = probeCpu(cp, kubeconfig);
+            summary.put("kubelet_probe_cpu_percent", cpu[0]);
+            summary.put("kubelet_probe_cpu_floor_percent", cpu[1]);
+            say("kubelet source while waiting (a probe every %d ms): %.2f %% of one core; floor (bare JVM, same"
+                    + " connections) %.2f %%", io.github.kscu.cert.KubeletCertSource.PROBE_INTERVAL.toMillis(), cpu[0],
+                    cpu[1]);
 
             double noAot = coldStart(cp, kubeconfig, false, 10);
             double aot = coldStart(cp, kubeconfig, true, 10);
@@ -176,7 +179,8 @@ public final class Bench {
             try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
                 Settings s = Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_SOURCE", "kubelet",
                         "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG",
-                        kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", "0", "LOG_LEVEL", "warn"));
+                        kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", "0", "LOG_LEVEL", "warn",
+                        "POD_NAMESPACE", "kube-system"));
                 try (Agent agent = Wiring.agent(s, client)) {
                     agent.start();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
@@ -200,28 +204,42 @@ public final class Bench {
         return out;
     }
 
-    /** CPU of the image's command line probing a kubelet without a certificate for 30 s, in % of one core. */
-    private static double probeCpu(ControlPlane cp, Path kubeconfig) throws Exception {
+    /**
+     * CPU while probing a kubelet without a certificate, in % of one core over 30 s: the image's command
+     * line, then its floor ({@link ProbeFloor}: the same runtime and options making the same connections).
+     */
+    private static double[] probeCpu(ControlPlane cp, Path kubeconfig) throws Exception {
         String node = "probe-cpu";
         cp.kube().createNode(node, TAINT + ":NoSchedule");
         Path ca = Files.writeString(cp.dir().resolve("probe-ca.crt"), CA.certificatePem());
         try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
-            Process p = AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(),
-                    "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(),
-                    "HEALTH_ADDR", "off", "LOG_FORMAT", "json"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
-                    .redirectErrorStream(true).redirectOutput(cp.dir().resolve("probe-cpu.log").toFile()).start();
-            try {
-                Thread.sleep(10_000); // past start-up
-                long before = cpuTicks(p.pid());
-                int handshakes = kubelet.handshakes();
-                Thread.sleep(30_000);
-                long ticks = cpuTicks(p.pid()) - before;
-                say("probe: %d handshakes in 30 s", kubelet.handshakes() - handshakes);
-                return ticks / 100.0 / 30.0 * 100.0; // USER_HZ = 100
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
+            double agent = cpuWhileProbing(AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG",
+                    kubeconfig.toString(), "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(),
+                    "KUBELET_CA_FILE", ca.toString(), "HEALTH_ADDR", "off", "LOG_FORMAT", "json"),
+                    "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")), kubelet, cp.dir().resolve("probe-cpu.log"));
+            double floor = cpuWhileProbing(new ProcessBuilder(RUNTIME.resolve("jre/bin/java").toString(),
+                    "@" + RUNTIME.resolve("app/jvm.options"), "-cp", Path.of("target/test-classes").toAbsolutePath()
+                            .toString(), ProbeFloor.class.getName(), "127.0.0.1", Integer.toString(kubelet.port()),
+                    Long.toString(io.github.kscu.cert.KubeletCertSource.PROBE_INTERVAL.toMillis()),
+                    Integer.toString(kubelet.helloBytes())), kubelet, cp.dir().resolve("probe-floor.log"));
+            return new double[] {agent, floor};
+        }
+    }
+
+    private static double cpuWhileProbing(ProcessBuilder command, io.github.kscu.testing.FakeKubeletTls kubelet,
+            Path log) throws Exception {
+        Process p = command.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            Thread.sleep(10_000); // past start-up
+            long before = cpuTicks(p.pid());
+            int handshakes = kubelet.handshakes();
+            Thread.sleep(30_000);
+            long ticks = cpuTicks(p.pid()) - before;
+            say("%s: %d connections in 30 s", command.command().getLast(), kubelet.handshakes() - handshakes);
+            return ticks / 100.0 / 30.0 * 100.0; // USER_HZ = 100
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
         }
     }
 

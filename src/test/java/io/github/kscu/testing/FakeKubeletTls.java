@@ -27,6 +27,7 @@ public final class FakeKubeletTls implements AutoCloseable {
     private final javax.net.ssl.SSLSocketFactory tls;
     private final AtomicReference<TestCerts.Issued> current = new AtomicReference<>();
     private final AtomicInteger handshakes = new AtomicInteger();
+    private final AtomicInteger helloBytes = new AtomicInteger();
     private final Thread acceptor;
 
     public FakeKubeletTls() throws Exception {
@@ -50,6 +51,11 @@ public final class FakeKubeletTls implements AutoCloseable {
         current.set(cert);
     }
 
+    /** The size of the last ClientHello record answered with an alert, header included. */
+    public int helloBytes() {
+        return helloBytes.get();
+    }
+
     /** Handshakes attempted so far, failed ones included. */
     public int handshakes() {
         return handshakes.get();
@@ -68,7 +74,8 @@ public final class FakeKubeletTls implements AutoCloseable {
                             // The whole ClientHello record, so that closing does not reset unread bytes.
                             byte[] header = s.getInputStream().readNBytes(5);
                             if (header.length == 5) {
-                                s.getInputStream().readNBytes(((header[3] & 0xff) << 8) | (header[4] & 0xff));
+                                int length = ((header[3] & 0xff) << 8) | (header[4] & 0xff);
+                                helloBytes.set(5 + s.getInputStream().readNBytes(length).length);
                             }
                             s.getOutputStream().write(INTERNAL_ERROR);
                             return;
