@@ -216,7 +216,7 @@ public final class Bench {
             double agent = cpuWhileProbing(AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG",
                     kubeconfig.toString(), "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(),
                     "KUBELET_CA_FILE", ca.toString(), "HEALTH_ADDR", "off", "LOG_FORMAT", "json"),
-                    "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")), kubelet, cp.dir().resolve("probe-cpu.log"));
+                    "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")), kubelet, cp.dir().resolve("probe-agent.log"));
             double floor = cpuWhileProbing(new ProcessBuilder(RUNTIME.resolve("jre/bin/java").toString(),
                     "@" + RUNTIME.resolve("app/jvm.options"), "-cp", Path.of("target/test-classes").toAbsolutePath()
                             .toString(), ProbeFloor.class.getName(), "127.0.0.1", Integer.toString(kubelet.port()),
@@ -229,13 +229,14 @@ public final class Bench {
     private static double cpuWhileProbing(ProcessBuilder command, io.github.kscu.testing.FakeKubeletTls kubelet,
             Path log) throws Exception {
         Process p = command.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        String name = log.getFileName().toString().replace(".log", "");
         try {
             Thread.sleep(10_000); // past start-up
             long before = cpuTicks(p.pid());
             int handshakes = kubelet.handshakes();
             Thread.sleep(30_000);
             long ticks = cpuTicks(p.pid()) - before;
-            say("%s: %d connections in 30 s", command.command().getLast(), kubelet.handshakes() - handshakes);
+            say("%s: %d connections in 30 s", name, kubelet.handshakes() - handshakes);
             return ticks / 100.0 / 30.0 * 100.0; // USER_HZ = 100
         } finally {
             p.destroy();
