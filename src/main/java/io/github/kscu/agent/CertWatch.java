@@ -32,10 +32,11 @@ final class CertWatch implements Runnable {
     /** How long "cannot reach or trust the kubelet" may last before it is a Warning of its own. */
     static final Duration UNREACHABLE_AFTER = Duration.ofSeconds(30);
     /**
-     * The quickest pace once a spell's timeout is reported. Waiting is then long-term (a cluster that
-     * never approves serving CSRs waits forever), and the kubelet source, which probes every 50 ms,
-     * would cost a steady 1–2 % of a core on every such node; a late certificate is seen at most this
-     * much later.
+     * The slowest pace once a spell's timeout is reported. Waiting is then long-term (a cluster that
+     * never approves serving CSRs waits for ever), and the kubelet source, which probes every 50 ms,
+     * would cost a steady 1–2 % of a core on every such node. The pace slows with how long the
+     * certificate is overdue (a sixtieth of it), so a certificate that comes soon after the timeout is
+     * still seen quickly, and one that comes a minute or more late within a second.
      */
     static final Duration PACE_AFTER_TIMEOUT = Duration.ofSeconds(1);
 
@@ -172,10 +173,15 @@ final class CertWatch implements Runnable {
         }
     }
 
-    /** Between looks while unusable: the source's pace, slowed to {@link #PACE_AFTER_TIMEOUT} after a timeout. */
+    /** Between looks while unusable: the source's pace, slowed after a timeout (see {@link #PACE_AFTER_TIMEOUT}). */
     private Duration pace() {
         Duration pace = source.pollInterval(interval);
-        return timedOut() && pace.compareTo(PACE_AFTER_TIMEOUT) < 0 ? PACE_AFTER_TIMEOUT : pace;
+        if (!timedOut()) {
+            return pace;
+        }
+        Duration overdue = Duration.between(unusableSince.plus(timeout), clock.instant()).dividedBy(60);
+        Duration slowed = overdue.compareTo(PACE_AFTER_TIMEOUT) < 0 ? overdue : PACE_AFTER_TIMEOUT;
+        return pace.compareTo(slowed) < 0 ? slowed : pace;
     }
 
     /** The wait before the next look while unusable: {@code max}, or less to report the timeout on time. */
