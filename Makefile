@@ -26,14 +26,20 @@ OVERLAY ?= generic
 KUSTOMIZE := $(TOOLS_BIN)/kustomize
 KUBECTL ?= $(TOOLS_BIN)/kubectl
 
+##@ General
+
 .PHONY: help
 help: ## Show this help.
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make \033[36m<target>\033[0m\n"} \
+		/^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2} \
+		/^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)}' $(MAKEFILE_LIST)
 
 .PHONY: check-jdk
 check-jdk:
 	@[[ -n "$(JAVA_HOME)" && -x "$(JAVA_HOME)/bin/java" ]] || { \
 		echo "make: no JDK 25 found under /usr/lib/jvm; set JAVA_HOME to one" >&2; exit 1; }
+
+##@ Build
 
 .PHONY: build
 build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies in target/lib).
@@ -43,28 +49,6 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 .PHONY: tools
 tools: ## Build or reuse etcd, Kubernetes, kustomize and Toxiproxy (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
-
-.PHONY: unit
-unit: check-jdk ## Run the unit tests only (*Test, no cluster).
-	$(MVN) test
-
-.PHONY: test
-test: check-jdk tools lint runtime ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
-	$(MVN) verify
-
-.PHONY: e2e-node
-e2e-node: check-jdk tools runtime ## E2e scenarios on this host: real kubelet, containerd, serving CSR (root; target/e2e).
-	$(MVN) -Pe2e verify -Dkscu.e2e.provider=local-node
-
-.PHONY: e2e
-e2e: check-jdk tools ## The same e2e scenarios on kind (needs Docker; builds the image with the Dockerfile).
-	$(MVN) -Pe2e verify -Dkscu.e2e.provider=kind
-
-.PHONY: lint
-lint: ## Shellcheck every script.
-	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
-	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
-	shellcheck -x -s bash $$(git ls-files '*.bats')
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
 
@@ -77,6 +61,12 @@ runtime: build tools test-classpath ## Build the jlink runtime and train its AOT
 	bash jlink/build-runtime.sh $(JAR) target/runtime
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.AotTraining target/runtime
 
+.PHONY: clean
+clean: ## Remove build output (the tool cache stays).
+	rm -rf target bin
+
+##@ Try it
+
 .PHONY: demo
 demo: check-jdk tools runtime ## Run the agent against a local control plane: a tainted node, a late certificate.
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
@@ -84,6 +74,32 @@ demo: check-jdk tools runtime ## Run the agent against a local control plane: a 
 .PHONY: bench
 bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory, image layers, 1000-node scale (target/bench).
 	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Bench
+
+##@ Test
+
+.PHONY: unit
+unit: check-jdk ## Run the unit tests only (*Test, no cluster).
+	$(MVN) test
+
+.PHONY: test
+test: check-jdk tools lint runtime ## Run every test: unit (*Test) and integration (*IT) against a real control plane.
+	$(MVN) verify
+
+.PHONY: lint
+lint: ## Shellcheck every script.
+	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
+	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
+	shellcheck -x -s bash $$(git ls-files '*.bats')
+
+.PHONY: e2e-node
+e2e-node: check-jdk tools runtime ## E2e scenarios on this host: real kubelet, containerd, serving CSR (root; target/e2e).
+	$(MVN) -Pe2e verify -Dkscu.e2e.provider=local-node
+
+.PHONY: e2e
+e2e: check-jdk tools ## The same e2e scenarios on kind (needs Docker; builds the image with the Dockerfile).
+	$(MVN) -Pe2e verify -Dkscu.e2e.provider=kind
+
+##@ Deliver
 
 .PHONY: image
 image: ## Build the multi-arch image with docker buildx (IMAGE, PLATFORMS).
@@ -107,7 +123,3 @@ deploy: tools ## Apply kustomize/overlays/$(OVERLAY) to the current kubectl cont
 .PHONY: undeploy
 undeploy: tools ## Delete what `make deploy OVERLAY=...` applied.
 	$(KUSTOMIZE) build kustomize/overlays/$(OVERLAY) | $(KUBECTL) delete --ignore-not-found -f -
-
-.PHONY: clean
-clean: ## Remove build output (the tool cache stays).
-	rm -rf target bin
