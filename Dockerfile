@@ -14,6 +14,8 @@ COPY mvnw pom.xml ./
 RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp dependency:go-offline
 COPY src src
 COPY jlink jlink
+# The training's kubeconfig comes from the one kubeconfig writer, kept with the test scaffolding.
+COPY e2e/kubeconfig.sh e2e/kubeconfig.sh
 ARG GIT_COMMIT=unknown
 RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -Dgit.commit=${GIT_COMMIT} \
  && bash jlink/build-runtime.sh target/kubelet-server-cert-untaint.jar /opt/kscu \

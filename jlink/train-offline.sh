@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Trains an AOT cache for a runtime where no API server is reachable (the Dockerfile's builder stage):
-# the agent starts with the production options, validates a real certificate, builds its TLS client
-# and retries against a closed port until it is stopped. That covers start-up, configuration, logging,
-# certificate parsing and the HTTP stack; `make runtime` (AotTraining) trains on a full run against a
-# real apiserver instead, and is what the benchmarks measure.
+# the agent starts with the production options and the manifests' default certificate source (the
+# kubelet's port, closed here), builds its TLS clients and retries against closed ports until it is
+# stopped. That covers start-up, configuration, logging, the probe and the HTTP stack; `make runtime`
+# (AotTraining) trains on a full run against a real apiserver instead, and is what the benchmarks
+# measure. The kubeconfig comes from e2e/kubeconfig.sh, the one writer of kubeconfigs.
 #
 # Usage: jlink/train-offline.sh RUNTIME_DIR [ROOT]   (writes RUNTIME_DIR/app/app.aot)
 #   ROOT  an image root file system: RUNTIME_DIR is then a path inside it (/opt/kscu), and the agent
@@ -36,32 +37,12 @@ fi
 java=$runtime/jre/bin/java
 trap 'rm -rf "$work"' EXIT
 
-# A certificate for the node, made with the runtime's own tools: keytool is not in the stripped runtime,
-# so use the JDK that built it (JAVA_HOME) when present.
-keytool=${JAVA_HOME:+$JAVA_HOME/bin/}keytool
-"$keytool" -genkeypair -keyalg EC -groupname secp256r1 -alias node -dname "CN=system:node:training" \
-	-validity 2 -keystore "$work/ks.p12" -storepass training -storetype PKCS12 >/dev/null 2>&1
-"$keytool" -exportcert -rfc -alias node -keystore "$work/ks.p12" -storepass training >"$work/node.pem" 2>/dev/null
-cat >"$work/kubeconfig" <<'KUBECONFIG'
-apiVersion: v1
-kind: Config
-clusters:
-- name: closed
-  cluster:
-    server: https://127.0.0.1:9
-    insecure-skip-tls-verify: true
-users:
-- name: training
-  user:
-    token: training
-contexts:
-- name: training
-  context: {cluster: closed, user: training}
-current-context: training
-KUBECONFIG
+bash "$(dirname "${BASH_SOURCE[0]}")/../e2e/kubeconfig.sh" https://127.0.0.1:9 insecure training token=training \
+	>"$work/kubeconfig"
 
 # Settings in the environment and no arguments, as the DaemonSet runs it: that path skips picocli.
-NODE_NAME=training KUBECONFIG=$inside/kubeconfig CERT_FILE=$inside/node.pem STARTUP_JITTER=0 \
+NODE_NAME=training KUBECONFIG=$inside/kubeconfig CERT_SOURCE=kubelet KUBELET_ADDRESS=127.0.0.1:9 \
+	KUBELET_CA_FILE=none STARTUP_JITTER=0 \
 	HEALTH_ADDR=127.0.0.1:0 LOG_FORMAT=json exec_agent "$java" "@$runtime/app/jvm.options" \
 	"-XX:AOTCacheOutput=$runtime/app/app.aot" -jar "$runtime/app/kubelet-server-cert-untaint.jar" \
 	>"$work/agent.log" 2>&1 &

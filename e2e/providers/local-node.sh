@@ -39,12 +39,14 @@ POD_LOGS_DIR=$LN_STATE/pod-logs
 provider_check() {
 	((EUID == 0)) || die "local-node needs root (containerd, kubelet, mounts)"
 	local missing=()
-	for tool in containerd containerd-shim-runc-v2 runc ctr ip openssl jq setsid unshare; do
+	for tool in containerd containerd-shim-runc-v2 runc ctr ip jq setsid unshare; do
 		command -v "$tool" >/dev/null || missing+=("$tool")
 	done
 	[[ -x /usr/lib/cni/bridge ]] || missing+=("/usr/lib/cni/bridge")
 	((${#missing[@]} == 0)) ||
-		die "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iproute2 openssl jq util-linux)"
+		die "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iproute2 jq util-linux)"
+	[[ -x ${JAVA_HOME:-}/bin/java && -f $E2E_REPO/target/test-classpath.txt ]] ||
+		die "JAVA_HOME (a JDK 25) and target/test-classpath.txt are needed for the cluster's PKI: run make e2e-node"
 	for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
 		[[ -x $TOOLS_BIN/$tool ]] || die "$TOOLS_BIN/$tool is missing: run make tools"
 	done
@@ -71,58 +73,18 @@ ln_stop() {
 	rm -f "$LN_STATE/pids/$name"
 }
 
-ln_cert() { # NAME CN [O] [SANS] [EKU]: an EC key and a certificate signed by the cluster CA
-	local name=$1 cn=$2 org=${3:-} sans=${4:-} eku=${5:-clientAuth} pki=$LN_STATE/pki subj
-	subj="/CN=$cn"
-	[[ -z $org ]] || subj="/O=$org$subj"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/$name.key" \
-		-subj "$subj" -out "$pki/$name.csr" 2>/dev/null
-	{
-		echo "extendedKeyUsage=$eku"
-		echo "keyUsage=critical,digitalSignature"
-		[[ -z $sans ]] || echo "subjectAltName=$sans"
-	} >"$pki/$name.ext"
-	openssl x509 -req -in "$pki/$name.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 2 \
-		-extfile "$pki/$name.ext" -out "$pki/$name.crt" 2>/dev/null
-}
-
-ln_kubeconfig() { # NAME: a kubeconfig for the client certificate NAME
-	local pki=$LN_STATE/pki
-	cat >"$LN_STATE/$1.kubeconfig" <<EOF
-apiVersion: v1
-kind: Config
-clusters:
-- name: kscu-e2e
-  cluster:
-    server: https://$LN_NODE_IP:$LN_API_PORT
-    certificate-authority: $pki/ca.crt
-users:
-- name: $1
-  user:
-    client-certificate: $pki/$1.crt
-    client-key: $pki/$1.key
-contexts:
-- name: $1
-  context: {cluster: kscu-e2e, user: $1}
-current-context: $1
-EOF
-}
-
+# The cluster's PKI in the layout every control plane here uses (Pki.java, also behind ControlPlane.java),
+# with the clients a node's cluster needs, and their kubeconfigs.
 ln_pki() {
-	local pki=$LN_STATE/pki
-	mkdir -p "$pki"
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$pki/ca.key" \
-		-out "$pki/ca.crt" -days 2 -subj /CN=kscu-e2e-ca \
-		-addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-	openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
-	openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-	ln_cert apiserver kube-apiserver "" \
-		"IP:$LN_NODE_IP,IP:10.96.0.1,IP:127.0.0.1,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc" serverAuth
-	ln_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters
-	ln_cert admin kscu-e2e-admin system:masters
-	ln_cert kubelet "system:node:$LN_NODE" system:nodes
-	ln_kubeconfig admin
-	ln_kubeconfig kubelet
+	local pki=$LN_STATE/pki user
+	"$JAVA_HOME/bin/java" -cp "$E2E_REPO/target/test-classes:$(<"$E2E_REPO/target/test-classpath.txt")" \
+		io.github.kscu.testing.Pki "$LN_STATE" "$LN_NODE_IP" \
+		apiserver-kubelet-client=kube-apiserver-kubelet-client/system:masters admin=kscu-e2e-admin/system:masters \
+		"kubelet=system:node:$LN_NODE/system:nodes"
+	for user in admin kubelet; do
+		bash "$E2E_REPO/e2e/kubeconfig.sh" "https://$LN_NODE_IP:$LN_API_PORT" "$pki/ca.crt" "$user" \
+			"cert=$pki/$user.crt" "key=$pki/$user.key" >"$LN_STATE/$user.kubeconfig"
+	done
 }
 
 ln_configs() {
@@ -229,18 +191,9 @@ provider_up() {
 	ln_pki
 	ln_configs
 	local pki=$LN_STATE/pki
-	ln_start etcd "$TOOLS_BIN/etcd" --name=kscu-e2e --data-dir="$LN_STATE/etcd" \
-		--listen-client-urls="http://127.0.0.1:$LN_ETCD_PORT" --advertise-client-urls="http://127.0.0.1:$LN_ETCD_PORT" \
-		--listen-peer-urls="http://127.0.0.1:$((LN_ETCD_PORT + 1))" \
-		--initial-advertise-peer-urls="http://127.0.0.1:$((LN_ETCD_PORT + 1))" \
-		--initial-cluster="kscu-e2e=http://127.0.0.1:$((LN_ETCD_PORT + 1))" --unsafe-no-fsync --log-level=warn
-	ln_start kube-apiserver "$TOOLS_BIN/kube-apiserver" --etcd-servers="http://127.0.0.1:$LN_ETCD_PORT" \
-		--bind-address="$LN_NODE_IP" --advertise-address="$LN_NODE_IP" --secure-port="$LN_API_PORT" \
-		--cert-dir="$LN_STATE/apiserver" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
-		--client-ca-file="$pki/ca.crt" --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
-		--service-account-issuer=https://kubernetes.default.svc.cluster.local \
-		--service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
-		--service-cluster-ip-range=10.96.0.0/16 --allow-privileged=true \
+	ln_start etcd bash "$E2E_REPO/e2e/control-plane.sh" etcd "$LN_STATE" "$LN_ETCD_PORT" "$((LN_ETCD_PORT + 1))"
+	ln_start kube-apiserver bash "$E2E_REPO/e2e/control-plane.sh" kube-apiserver "$LN_STATE" "$LN_ETCD_PORT" \
+		"$LN_NODE_IP" "$LN_API_PORT" --allow-privileged=true \
 		--kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
 		--kubelet-client-key="$pki/apiserver-kubelet-client.key" \
 		--kubelet-certificate-authority="$pki/ca.crt" --kubelet-preferred-address-types=InternalIP

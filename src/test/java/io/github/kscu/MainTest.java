@@ -44,14 +44,8 @@ class MainTest {
     @Test
     void aCaBundleThatDoesNotParseExitsTwoWithOneLine(@TempDir Path dir) throws Exception {
         Path ca = Files.writeString(dir.resolve("ca.crt"), "not a certificate");
-        Path kubeconfig = Files.writeString(dir.resolve("kubeconfig"), """
-                apiVersion: v1
-                kind: Config
-                clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
-                users: [{name: u, user: {token: t}}]
-                contexts: [{name: x, context: {cluster: c, user: u}}]
-                current-context: x
-                """);
+        Path kubeconfig = io.github.kscu.testing.ControlPlane.writeKubeconfig(dir.resolve("kubeconfig"),
+                "https://127.0.0.1:1", "insecure", "u", "token=t");
         Result r = main(Map.of("NODE_NAME", "n", "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", "127.0.0.1:1",
                 "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off"));
         assertThat(r.code()).isEqualTo(2);

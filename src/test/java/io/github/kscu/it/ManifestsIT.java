@@ -154,11 +154,17 @@ class ManifestsIT {
         assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in agents");
     }
 
+    /** The name of the one ConfigMap among the rendered objects (kustomize adds a hash suffix). */
+    @SuppressWarnings("unchecked")
     private static String configMapName(String rendered) {
-        Matcher m = Pattern.compile("(?m)^kind: ConfigMap\nmetadata:\n(?:  .*\n)*?  name: (kubelet-server-cert-untaint-\\w+)")
-                .matcher(rendered);
-        assertThat(m.find()).as("the generated ConfigMap").isTrue();
-        return m.group(1);
+        List<String> names = new ArrayList<>();
+        for (Object doc : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
+            if (doc instanceof java.util.Map<?, ?> object && "ConfigMap".equals(object.get("kind"))) {
+                names.add((String) ((java.util.Map<String, Object>) object.get("metadata")).get("name"));
+            }
+        }
+        assertThat(names).as("the generated ConfigMap").hasSize(1);
+        return names.getFirst();
     }
 
     private static String paramRef(String rendered) {

@@ -8,10 +8,8 @@ import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.KeyPair;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
@@ -29,20 +27,11 @@ public final class ControlPlane implements AutoCloseable {
         public static final Options DEFAULT = new Options(0, 0);
     }
 
-    /**
-     * Keeps a child alive only while this JVM lives: polls the parent every second, forwards TERM, and
-     * escalates to KILL. (The JDK cannot set PR_SET_PDEATHSIG, and a shutdown hook does not run on kill -9.)
-     */
-    private static final String GUARD = """
-            parent=$1; shift
-            "$@" & child=$!
-            stop() { kill -TERM "$child" 2>/dev/null; for _ in 1 2 3 4 5 6 7 8 9 10; do \
-              kill -0 "$child" 2>/dev/null || exit 0; sleep 0.5; done; kill -KILL "$child" 2>/dev/null; exit 0; }
-            trap stop TERM INT
-            while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1 & wait $!; done
-            kill -0 "$child" 2>/dev/null && stop
-            wait "$child"
-            """;
+    /** Starts the servers with the flags every caller shares (also the local-node e2e provider's). */
+    private static final Path CONTROL_PLANE = Path.of("e2e/control-plane.sh").toAbsolutePath();
+    /** Kills a child when this JVM dies, even by kill -9 (the JDK cannot set PR_SET_PDEATHSIG). */
+    private static final Path GUARD = Path.of("e2e/guard.sh").toAbsolutePath();
+    private static final Path KUBECONFIG = Path.of("e2e/kubeconfig.sh").toAbsolutePath();
 
     private final Path dir;
     private final Path bin;
@@ -50,7 +39,6 @@ public final class ControlPlane implements AutoCloseable {
     private final int etcdPort;
     private final int etcdPeerPort;
     private final int apiPort;
-    private final TestCerts.Issued ca;
     private final Path adminKubeconfig;
     private final List<Process> processes = new ArrayList<>();
     private Process etcd;
@@ -65,7 +53,6 @@ public final class ControlPlane implements AutoCloseable {
         this.etcdPort = freePort();
         this.etcdPeerPort = freePort();
         this.apiPort = freePort();
-        this.ca = TestCerts.ca("kscu-test-ca");
         this.adminKubeconfig = dir.resolve("admin.kubeconfig");
     }
 
@@ -105,45 +92,44 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     private void writePki() throws IOException {
-        Path pki = Files.createDirectories(dir.resolve("pki"));
-        Files.writeString(pki.resolve("ca.crt"), ca.certificatePem());
-        TestCerts.Issued serving = TestCerts.apiserverServing(ca);
-        Files.writeString(pki.resolve("apiserver.crt"), serving.certificatePem());
-        Files.writeString(pki.resolve("apiserver.key"), serving.keyPem());
-        KeyPair sa = TestCerts.rsaKeys();
-        Files.writeString(pki.resolve("sa.key"), TestCerts.pem(sa));
-        Files.writeString(pki.resolve("sa.pub"), TestCerts.pem(sa.getPublic()));
-        TestCerts.Issued adminCert = TestCerts.client(ca, "kscu-admin", "system:masters", TestCerts.ecKeys());
-        Files.writeString(adminKubeconfig, kubeconfig("admin", "client-certificate-data: "
-                + b64(adminCert.certificatePem()) + "\n    client-key-data: " + b64(adminCert.keyPem())));
+        try {
+            Pki.write(dir, List.of(), List.of(new Pki.Client("admin", "kscu-admin", "system:masters")));
+        } catch (IOException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IOException("cannot write the PKI", e);
+        }
+        Path pki = dir.resolve("pki");
+        writeKubeconfig(adminKubeconfig, url(), caFile().toString(), "admin", "cert=" + pki.resolve("admin.crt"),
+                "key=" + pki.resolve("admin.key"));
     }
 
-    /** A kubeconfig for this apiserver with the given user fields (indented for the users entry). */
-    public String kubeconfig(String user, String userFields) {
-        return """
-                apiVersion: v1
-                kind: Config
-                clusters:
-                - name: test
-                  cluster:
-                    server: %s
-                    certificate-authority-data: %s
-                users:
-                - name: %s
-                  user:
-                    %s
-                contexts:
-                - name: test
-                  context:
-                    cluster: test
-                    user: %s
-                current-context: test
-                """.formatted(url(), b64(ca.certificatePem()), user, userFields, user);
+    /**
+     * Writes a kubeconfig with {@code e2e/kubeconfig.sh}, the one writer of kubeconfigs here.
+     *
+     * @param ca          a CA bundle file, or "insecure"
+     * @param credentials {@code token=T}, or {@code cert=FILE} and {@code key=FILE}
+     */
+    public static Path writeKubeconfig(Path file, String server, String ca, String user, String... credentials)
+            throws IOException {
+        List<String> cmd = new ArrayList<>(List.of("bash", KUBECONFIG.toString(), server, ca, user));
+        cmd.addAll(List.of(credentials));
+        Process p = new ProcessBuilder(cmd).redirectOutput(file.toFile())
+                .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        try {
+            if (p.waitFor() != 0) {
+                throw new IOException("e2e/kubeconfig.sh exited " + p.exitValue() + " for " + file);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted writing " + file, e);
+        }
+        return file;
     }
 
     /** Writes a kubeconfig that authenticates with a bearer token. */
     public Path tokenKubeconfig(String name, String token) throws IOException {
-        return Files.writeString(dir.resolve(name + ".kubeconfig"), kubeconfig(name, "token: " + token));
+        return writeKubeconfig(dir.resolve(name + ".kubeconfig"), url(), caFile().toString(), name, "token=" + token);
     }
 
     /**
@@ -209,14 +195,8 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     private void startEtcd() throws IOException, InterruptedException {
-        etcd = launch("etcd", bin.resolve("etcd").toString(), "--name=kscu", "--data-dir=" + dir.resolve("etcd"),
-                "--listen-client-urls=http://127.0.0.1:" + etcdPort,
-                "--advertise-client-urls=http://127.0.0.1:" + etcdPort,
-                "--listen-peer-urls=http://127.0.0.1:" + etcdPeerPort,
-                "--initial-advertise-peer-urls=http://127.0.0.1:" + etcdPeerPort,
-                "--initial-cluster=kscu=http://127.0.0.1:" + etcdPeerPort,
-                // Test data is disposable: no fsync makes etcd (and so every write) much faster here.
-                "--unsafe-no-fsync", "--log-level=warn");
+        etcd = launch("etcd", "bash", CONTROL_PLANE.toString(), "etcd", dir.toString(), Integer.toString(etcdPort),
+                Integer.toString(etcdPeerPort));
         OkHttpClient http = new OkHttpClient.Builder().callTimeout(Duration.ofSeconds(1)).build();
         waitFor("etcd", Duration.ofSeconds(30), etcd, () -> {
             try (Response r = http.newCall(new Request.Builder().url("http://127.0.0.1:" + etcdPort + "/health")
@@ -228,21 +208,9 @@ public final class ControlPlane implements AutoCloseable {
 
     /** Starts (or restarts, on the same port) the apiserver and waits until /readyz is ok. */
     public synchronized void startApiserver() throws IOException, InterruptedException {
-        Path pki = dir.resolve("pki");
-        List<String> args = new ArrayList<>(List.of(bin.resolve("kube-apiserver").toString(),
-                "--etcd-servers=http://127.0.0.1:" + etcdPort,
-                "--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--secure-port=" + apiPort,
-                "--cert-dir=" + dir.resolve("apiserver-certs"),
-                "--tls-cert-file=" + pki.resolve("apiserver.crt"),
-                "--tls-private-key-file=" + pki.resolve("apiserver.key"),
-                "--client-ca-file=" + pki.resolve("ca.crt"),
-                "--authorization-mode=RBAC",
-                "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
-                "--service-account-key-file=" + pki.resolve("sa.pub"),
-                "--service-account-signing-key-file=" + pki.resolve("sa.key"),
-                "--service-cluster-ip-range=10.96.0.0/16",
-                "--endpoint-reconciler-type=none",
-                "--v=" + Integer.getInteger("kscu.apiserver.v", 0)));
+        List<String> args = new ArrayList<>(List.of("bash", CONTROL_PLANE.toString(), "kube-apiserver", dir.toString(),
+                Integer.toString(etcdPort), "127.0.0.1", Integer.toString(apiPort),
+                "--endpoint-reconciler-type=none", "--v=" + Integer.getInteger("kscu.apiserver.v", 0)));
         if (options.maxRequestsInflight() > 0) {
             // Inflight limits apply only with priority and fairness off; then excess requests get 429.
             args.add("--enable-priority-and-fairness=false");
@@ -347,17 +315,20 @@ public final class ControlPlane implements AutoCloseable {
 
     /** A kubeconfig with the admin's credentials for another address of this apiserver (a proxy in front). */
     public Path adminKubeconfigVia(String server) throws IOException {
-        return Files.writeString(dir.resolve("admin-via-" + Integer.toHexString(server.hashCode()) + ".kubeconfig"),
-                Files.readString(adminKubeconfig).replace(url(), server));
+        Path pki = dir.resolve("pki");
+        return writeKubeconfig(dir.resolve("admin-via-" + Integer.toHexString(server.hashCode()) + ".kubeconfig"),
+                server, caFile().toString(), "admin", "cert=" + pki.resolve("admin.crt"), "key=" + pki.resolve("admin.key"));
     }
 
     private Process launch(String name, String... command) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of("bash", "-c", GUARD, "guard-" + name,
+        List<String> cmd = new ArrayList<>(List.of("bash", GUARD.toString(),
                 Long.toString(ProcessHandle.current().pid())));
         cmd.addAll(List.of(command));
         Path log = dir.resolve(name + ".log");
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile())).start();
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        pb.environment().put("TOOLS_BIN", bin.toString());
+        Process p = pb.start();
         processes.add(p);
         return p;
     }
@@ -437,9 +408,5 @@ public final class ControlPlane implements AutoCloseable {
         try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             return s.getLocalPort();
         }
-    }
-
-    private static String b64(String s) {
-        return Base64.getEncoder().encodeToString(s.getBytes(StandardCharsets.US_ASCII));
     }
 }

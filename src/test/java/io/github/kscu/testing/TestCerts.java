@@ -117,27 +117,17 @@ public final class TestCerts {
         return sign(cn, ecKeys(), notBefore, notAfter, ca, false, List.of("127.0.0.1"));
     }
 
-    /** The apiserver's serving certificate: loopback addresses and the in-cluster names. */
-    public static Issued apiserverServing(Issued ca) {
+    /** The apiserver's serving certificate: loopback, the in-cluster names, and {@code ips}. */
+    public static Issued apiserverServing(Issued ca, List<String> ips) {
         Instant now = Instant.now();
-        try {
-            KeyPair keys = ecKeys();
-            X500Name subject = new X500Name("CN=kube-apiserver");
-            X500Name issuerName = X500Name.getInstance(ca.certificate().getSubjectX500Principal().getEncoded());
-            JcaX509v3CertificateBuilder b = new JcaX509v3CertificateBuilder(issuerName,
-                    BigInteger.valueOf(SERIAL.incrementAndGet()), Date.from(now.minus(Duration.ofHours(1))),
-                    Date.from(now.plus(Duration.ofDays(30))), subject, keys.getPublic());
-            b.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
-            b.addExtension(Extension.subjectAlternativeName, false, new GeneralNames(new GeneralName[] {
-                new GeneralName(GeneralName.iPAddress, "127.0.0.1"), new GeneralName(GeneralName.dNSName, "localhost"),
-                new GeneralName(GeneralName.iPAddress, "10.96.0.1"),
-                new GeneralName(GeneralName.dNSName, "kubernetes.default.svc")}));
-            X509CertificateHolder holder = b.build(new JcaContentSignerBuilder("SHA256withECDSA")
-                    .build(ca.keys().getPrivate()));
-            return new Issued(new JcaX509CertificateConverter().getCertificate(holder), keys);
-        } catch (Exception e) {
-            throw new IllegalStateException("cannot issue the apiserver certificate", e);
-        }
+        List<GeneralName> names = new java.util.ArrayList<>(List.of(new GeneralName(GeneralName.iPAddress, "127.0.0.1"),
+                new GeneralName(GeneralName.dNSName, "localhost"), new GeneralName(GeneralName.iPAddress, "10.96.0.1"),
+                new GeneralName(GeneralName.dNSName, "kubernetes"),
+                new GeneralName(GeneralName.dNSName, "kubernetes.default"),
+                new GeneralName(GeneralName.dNSName, "kubernetes.default.svc")));
+        ips.forEach(ip -> names.add(new GeneralName(GeneralName.iPAddress, ip)));
+        return sign(new X500Name("CN=kube-apiserver"), ecKeys(), now.minus(Duration.ofHours(1)),
+                now.plus(Duration.ofDays(30)), ca, false, names, null);
     }
 
     /** A self-signed serving certificate (no CA). */
