@@ -1,25 +1,42 @@
 #!/usr/bin/env bash
-# Writes DIR/kustomization.yaml: what an e2e pass installs. The generic overlay as shipped, plus
-# kustomize/components/file-source for the `file` pass, plus the e2e-only components (the run's
-# image; the provider's own, where it has one). Paths are relative, so `kubectl apply -k DIR` installs
-# it as a user would. e2e/run.sh uses it for each pass; ManifestsIT renders and dry-runs its output.
+# Writes DIR/kustomization.yaml: a user's kustomization of one of our resources plus components. Every
+# kustomization the project writes comes from here: `make deploy`, each e2e pass (e2e/run.sh) and the
+# tests' renderings (ControlPlane.render). Paths are relative, so `kubectl apply -k DIR` installs it as
+# a user would.
 #
-# Usage: e2e/kustomization.sh PROVIDER PASS DIR   (PROVIDER local-node|kind, PASS file|kubelet)
+# Usage: e2e/kustomization.sh [--fields FILE] DIR RESOURCE [COMPONENT...]
+#   RESOURCE, COMPONENT  paths relative to the repository (kustomize/overlays/generic,
+#                        kustomize/components/file-source, e2e/kustomize/image)
+#   --fields FILE        more kustomization fields (YAML), appended as they are
 set -euo pipefail
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-provider=${1:?usage: kustomization.sh PROVIDER PASS DIR} pass=${2:?usage: kustomization.sh PROVIDER PASS DIR}
-dir=${3:?usage: kustomization.sh PROVIDER PASS DIR}
-[[ -f $here/providers/$provider.sh ]] || { echo "kustomization.sh: unknown provider $provider" >&2; exit 2; }
-[[ $pass == file || $pass == kubelet ]] || { echo "kustomization.sh: unknown pass $pass (file, kubelet)" >&2; exit 2; }
+usage() {
+	echo "usage: kustomization.sh [--fields FILE] DIR RESOURCE [COMPONENT...]" >&2
+	exit 2
+}
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+fields=
+if [[ ${1:-} == --fields ]]; then
+	fields=${2:-}
+	[[ -f $fields ]] || usage
+	shift 2
+fi
+(($# >= 2)) || usage
+dir=$1
+shift
+for path in "$@"; do
+	[[ -d $repo/$path ]] || { echo "kustomization.sh: no directory $path in the repository" >&2; exit 2; }
+done
 mkdir -p "$dir"
-rel=$(realpath --relative-to="$dir" "$here/..")
+rel=$(realpath --relative-to="$dir" "$repo")
 {
 	echo "apiVersion: kustomize.config.k8s.io/v1beta1"
 	echo "kind: Kustomization"
 	echo "resources:"
-	echo "- $rel/kustomize/overlays/generic"
-	echo "components:"
-	[[ $pass != file ]] || echo "- $rel/kustomize/components/file-source"
-	echo "- $rel/e2e/kustomize/image"
-	[[ ! -d $here/kustomize/$provider ]] || echo "- $rel/e2e/kustomize/$provider"
+	echo "- $rel/$1"
+	shift
+	if (($#)); then
+		echo "components:"
+		for component in "$@"; do echo "- $rel/$component"; done
+	fi
+	[[ -z $fields ]] || cat "$fields"
 } >"$dir/kustomization.yaml"

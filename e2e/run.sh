@@ -8,12 +8,14 @@
 # `file` (the file-source component added) runs scenarios 1 and 2 again on the node reset to a fresh
 # one (no serving certificate, the startup taint, a new pending CSR).
 #
-# Usage: e2e/run.sh local-node|kind
+# Usage: e2e/run.sh PROVIDER                          (PROVIDER local-node or kind)
+#        e2e/run.sh PROVIDER --check                  can this machine run it? One line if not.
+#        e2e/run.sh PROVIDER --kustomization PASS DIR write what PASS installs into DIR, and exit
 # Environment: TOOLS_BIN (default bin/tools, from `make tools`), E2E_OUT (default
-#   target/e2e/PROVIDER: TAP output per pass, phases.tsv, latency.txt, logs/), E2E_PASSES (default
-#   "kubelet file").
-# `make e2e-node` and `make e2e` run this through the JUnit runner (E2eScenariosIT), which reports
-# every @test as its own test case.
+#   target/e2e/PROVIDER: PASS/report.xml, bats' JUnit report of each pass; phases.tsv; latency.txt;
+#   logs/), E2E_PASSES (default "kubelet file").
+# `make e2e-node` and `make e2e` run it. Each @test is a test case of the JUnit reports; a skipped one
+# fails the run, as does any failure in set-up or clean-up (something left behind included).
 # shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
@@ -26,10 +28,9 @@ die() {
 }
 
 provider=${1:-}
+mode=${2:-run}
 provider_file=$here/providers/$provider.sh
-[[ -n $provider && -f $provider_file ]] || die "usage: e2e/run.sh local-node|kind (got '${provider}')"
-command -v bats >/dev/null || die "bats is missing (apt-get install bats, or npm install -g bats)"
-command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
+[[ -n $provider && -f $provider_file ]] || die "usage: e2e/run.sh local-node|kind [--check | --kustomization PASS DIR] (got '${provider}')"
 
 export E2E_REPO=$repo TOOLS_BIN=${TOOLS_BIN:-$repo/bin/tools}
 export E2E_OUT=${E2E_OUT:-$repo/target/e2e/$provider}
@@ -37,14 +38,44 @@ export E2E_LOGS=$E2E_OUT/logs E2E_IMAGES=$E2E_OUT/images E2E_PROVIDER_FILE=$prov
 E2E_TAINT_KEY=$(sed -n 's/^TAINT_KEY=//p' "$repo/kustomize/base/config.env")
 export E2E_TAINT_KEY
 passes=${E2E_PASSES:-kubelet file}
-rm -rf "$E2E_OUT"
-mkdir -p "$E2E_LOGS" "$E2E_IMAGES"
-E2E_OUT=$(cd "$E2E_OUT" && pwd)
 
 # shellcheck source=lib.bash
 source "$here/lib.bash"
 # shellcheck source=providers/local-node.sh
 source "$provider_file"
+
+# kustomization PASS DIR: what a pass installs, as a user would write it.
+kustomization() {
+	local components=()
+	case $1 in
+	kubelet) ;;
+	file) components+=(kustomize/components/file-source) ;;
+	*) die "unknown pass $1 (kubelet, file)" ;;
+	esac
+	components+=(e2e/kustomize/image)
+	[[ ! -d $here/kustomize/$provider ]] || components+=("e2e/kustomize/$provider")
+	bash "$here/kustomization.sh" "$2" kustomize/overlays/generic "${components[@]}"
+}
+
+case $mode in
+run) ;;
+--check)
+	provider_preflight
+	exit 0
+	;;
+--kustomization)
+	kustomization "${3:?usage: e2e/run.sh PROVIDER --kustomization PASS DIR}" "${4:?usage: e2e/run.sh PROVIDER --kustomization PASS DIR}"
+	exit 0
+	;;
+*) die "unknown option $mode (--check, --kustomization PASS DIR)" ;;
+esac
+command -v bats >/dev/null || die "bats is missing (apt-get install bats, or npm install -g bats)"
+command -v jq >/dev/null || die "jq is missing (apt-get install jq)"
+provider_preflight
+provider_check
+rm -rf "$E2E_OUT"
+mkdir -p "$E2E_LOGS" "$E2E_IMAGES"
+E2E_OUT=$(cd "$E2E_OUT" && pwd)
 export KUBECONFIG E2E_NODE
 
 # phase NAME COMMAND...: runs COMMAND and records its wall time in phases.tsv.
@@ -89,14 +120,19 @@ cleanup() {
 }
 
 run_pass() {
-	local pass=$1
+	local pass=$1 report=$E2E_OUT/$1
 	shift
 	export E2E_PASS=$pass E2E_DEPLOY=$E2E_OUT/deploy-$pass
-	bash "$here/kustomization.sh" "$provider" "$pass" "$E2E_DEPLOY"
+	kustomization "$pass" "$E2E_DEPLOY"
 	local files=()
 	for f in "$@"; do files+=("$here/scenarios/$f"); done
-	# TAP to a file for the JUnit runner, and to the console.
-	bats --tap "${files[@]}" | tee "$E2E_OUT/$pass.tap"
+	mkdir -p "$report"
+	# TAP on the console, a JUnit report (a test case per @test, its output on failure) per pass.
+	bats --tap --report-formatter junit --output "$report" "${files[@]}"
+	# A scenario that did not run proved nothing.
+	if grep -q '<skipped' "$report/report.xml"; then
+		die "pass $pass skipped a scenario (see $report/report.xml): every scenario must run"
+	fi
 }
 
 trap cleanup EXIT

@@ -15,12 +15,17 @@ KUBECONFIG=$E2E_OUT/kind.kubeconfig
 POD_LOGS_DIR=/var/log/pods
 AGENT_IMAGE=localhost/kubelet-server-cert-untaint:e2e
 
-provider_check() {
+# What this machine must have before anything is built.
+provider_preflight() {
 	if ! docker info >/dev/null 2>&1; then
 		die "kind needs a running Docker engine (docker info failed); on a machine without one use make e2e-node"
 	fi
 	grep -q "key: $E2E_TAINT_KEY\$" "$E2E_REPO/e2e/providers/kind-config.yaml" ||
 		die "e2e/providers/kind-config.yaml must register the worker with TAINT_KEY $E2E_TAINT_KEY"
+}
+
+# The tools of make tools, and kind.
+provider_check() {
 	[[ -x $TOOLS_BIN/kubectl ]] || die "$TOOLS_BIN/kubectl is missing: run make tools"
 	if [[ ! -x $KIND ]]; then
 		command -v go >/dev/null || die "kind is missing and go is not installed to build it"
@@ -30,7 +35,6 @@ provider_check() {
 }
 
 provider_build_images() {
-	provider_check
 	docker build -t "$AGENT_IMAGE" --build-arg "GIT_COMMIT=$(git -C "$E2E_REPO" rev-parse --short HEAD)" "$E2E_REPO"
 }
 

@@ -36,7 +36,8 @@ E2E_NODE=$LN_NODE
 KUBECONFIG=$LN_STATE/admin.kubeconfig
 POD_LOGS_DIR=$LN_STATE/pod-logs
 
-provider_check() {
+# What this machine must have before anything is built.
+provider_preflight() {
 	((EUID == 0)) || die "local-node needs root (containerd, kubelet, mounts)"
 	local missing=()
 	for tool in containerd containerd-shim-runc-v2 runc ctr ip jq setsid unshare; do
@@ -45,11 +46,16 @@ provider_check() {
 	[[ -x /usr/lib/cni/bridge ]] || missing+=("/usr/lib/cni/bridge")
 	((${#missing[@]} == 0)) ||
 		die "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iproute2 jq util-linux)"
-	[[ -x ${JAVA_HOME:-}/bin/java && -f $E2E_REPO/target/test-classpath.txt ]] ||
-		die "JAVA_HOME (a JDK 25) and target/test-classpath.txt are needed for the cluster's PKI: run make e2e-node"
+}
+
+# The binaries of make tools, and the test classes that make the cluster's PKI.
+provider_check() {
+	local tool
 	for tool in etcd kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl; do
 		[[ -x $TOOLS_BIN/$tool ]] || die "$TOOLS_BIN/$tool is missing: run make tools"
 	done
+	[[ -x ${JAVA_HOME:-}/bin/java && -f $E2E_REPO/target/test-classpath.txt ]] ||
+		die "JAVA_HOME (a JDK 25) and target/test-classpath.txt are needed for the cluster's PKI: run make e2e-node"
 }
 
 ln_ctr() { ctr --address "$LN_SOCK" --namespace k8s.io "$@"; }
@@ -175,7 +181,6 @@ ln_save_sysctls() {
 }
 
 provider_up() {
-	provider_check
 	provider_down
 	[[ ! -e $LN_KUBELET_ROOT ]] ||
 		die "$LN_KUBELET_ROOT exists and is not from a local-node run: is a kubelet installed here? (remove it to proceed)"

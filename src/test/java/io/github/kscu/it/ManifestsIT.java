@@ -181,10 +181,11 @@ class ManifestsIT {
     @Test
     void e2eDeploymentMatchesItsProviders() throws Exception {
         Path dir = Path.of("target/manifests-it/e2e-kubelet").toAbsolutePath();
-        Process write = new ProcessBuilder("bash", "e2e/kustomization.sh", "local-node", "kubelet", dir.toString())
+        Process write = new ProcessBuilder("bash", "e2e/run.sh", "local-node", "--kustomization", "kubelet",
+                dir.toString())
                 .redirectErrorStream(true).start();
         String out = new String(write.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(write.waitFor()).as("e2e/kustomization.sh: %s", out).isZero();
+        assertThat(write.waitFor()).as("e2e/run.sh --kustomization: %s", out).isZero();
         String rendered = build(dir);
         assertThat(rendered).contains("image: localhost/kubelet-server-cert-untaint:e2e")
                 .contains("imagePullPolicy: Never");

@@ -32,6 +32,7 @@ public final class ControlPlane implements AutoCloseable {
     /** Kills a child when this JVM dies, even by kill -9 (the JDK cannot set PR_SET_PDEATHSIG). */
     private static final Path GUARD = Path.of("e2e/guard.sh").toAbsolutePath();
     private static final Path KUBECONFIG = Path.of("e2e/kubeconfig.sh").toAbsolutePath();
+    private static final Path KUSTOMIZATION = Path.of("e2e/kustomization.sh").toAbsolutePath();
 
     private final Path dir;
     private final Path bin;
@@ -151,18 +152,21 @@ public final class ControlPlane implements AutoCloseable {
      * given {@code kustomize/components}, and {@code extra} kustomization fields (YAML, may be empty).
      */
     public String render(String resource, String extra, String... components) throws IOException, InterruptedException {
-        Path kustomize = Path.of("kustomize").toAbsolutePath();
         Path wrapper = Files.createTempDirectory(dir, "kustomization-");
-        StringBuilder k = new StringBuilder("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n")
-                .append("resources:\n- ").append(wrapper.relativize(kustomize.resolve(resource))).append('\n');
-        if (components.length > 0) {
-            k.append("components:\n");
-            for (String c : components) {
-                k.append("- ").append(wrapper.relativize(kustomize.resolve("components").resolve(c))).append('\n');
-            }
+        List<String> cmd = new ArrayList<>(List.of("bash", KUSTOMIZATION.toString()));
+        if (!extra.isEmpty()) {
+            cmd.addAll(List.of("--fields", Files.writeString(wrapper.resolve("fields.yaml"), extra).toString()));
         }
-        Files.writeString(wrapper.resolve("kustomization.yaml"), k.append(extra).toString());
-        return tool("kustomize", null, "build", wrapper.toString());
+        cmd.addAll(List.of(wrapper.resolve("k").toString(), "kustomize/" + resource));
+        for (String c : components) {
+            cmd.add("kustomize/components/" + c);
+        }
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IOException("e2e/kustomization.sh failed: " + out);
+        }
+        return tool("kustomize", null, "build", wrapper.resolve("k").toString());
     }
 
     /** Applies {@code kustomize/base} (see {@link #agentKubeconfig()}) and returns a token of its ServiceAccount. */
