@@ -61,7 +61,7 @@ test-classpath: check-jdk
 .PHONY: runtime
 runtime: build tools test-classpath ## Build the jlink runtime and train its AOT cache on a real agent run (target/runtime).
 	bash jlink/build-runtime.sh $(JAR) target/runtime
-	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.AotTraining target/runtime
+	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.build.AotTraining target/runtime
 
 .PHONY: clean
 clean: ## Remove build output (the tool cache stays).
@@ -75,7 +75,7 @@ demo: check-jdk tools runtime ## Run the agent against a local control plane: a 
 
 .PHONY: bench
 bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory, image layers, 1000-node scale (target/bench).
-	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Bench
+	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.bench.Bench
 
 ##@ Test
 

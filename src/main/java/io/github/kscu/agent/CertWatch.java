@@ -176,11 +176,15 @@ final class CertWatch implements Runnable {
     /** Between looks while unusable: the source's pace, slowed after a timeout (see {@link #PACE_AFTER_TIMEOUT}). */
     private Duration pace() {
         Duration pace = source.pollInterval(interval);
-        if (!timedOut()) {
-            return pace;
+        return timedOut() ? slowed(pace, Duration.between(unusableSince.plus(timeout), clock.instant())) : pace;
+    }
+
+    /** The pace {@code overdue} after a timeout: a sixtieth of that, at least the source's, at most 1 s. */
+    static Duration slowed(Duration pace, Duration overdue) {
+        Duration slowed = overdue.dividedBy(60);
+        if (slowed.compareTo(PACE_AFTER_TIMEOUT) > 0) {
+            slowed = PACE_AFTER_TIMEOUT;
         }
-        Duration overdue = Duration.between(unusableSince.plus(timeout), clock.instant()).dividedBy(60);
-        Duration slowed = overdue.compareTo(PACE_AFTER_TIMEOUT) < 0 ? overdue : PACE_AFTER_TIMEOUT;
         return pace.compareTo(slowed) < 0 ? slowed : pace;
     }
 

@@ -13,7 +13,6 @@ import io.github.kscu.taint.Taint;
 import io.github.kscu.taint.Taints;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -48,12 +47,8 @@ class AgentTest {
     }
 
     static Settings settings(String... kv) throws Exception {
-        Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", "n", "STARTUP_JITTER", "0", "SETTLE_DURATION", "0",
-                "CERT_CHECK_INTERVAL", "100ms"));
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(kv[i], kv[i + 1]);
-        }
-        return Settings.fromMap(m);
+        return Settings.fromMap(io.github.kscu.testing.TestSettings.of(Map.of("NODE_NAME", "n", "STARTUP_JITTER", "0",
+                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "100ms"), kv));
     }
 
     private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert) {

@@ -29,11 +29,7 @@ class SettingsTest {
     }
 
     static Settings parse(String... kv) throws InvalidSettingException {
-        Map<String, String> m = new HashMap<>();
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(kv[i], kv[i + 1]);
-        }
-        return parse(m);
+        return parse(io.github.kscu.testing.TestSettings.of(Map.of(), kv));
     }
 
     @Test

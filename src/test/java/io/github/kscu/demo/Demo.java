@@ -1,6 +1,7 @@
 package io.github.kscu.demo;
 
 import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
 import io.github.kscu.testing.TestCerts;
 import java.io.BufferedReader;
@@ -55,7 +56,7 @@ public final class Demo {
             // The image's runtime (jlink + AOT cache) when `make runtime` built it, else the plain jar.
             Path runtime = Path.of("target/runtime").toAbsolutePath();
             List<String> cmd = Files.isRegularFile(runtime.resolve("app/app.aot"))
-                    ? AotTraining.command(runtime, "-XX:AOTCache=" + runtime.resolve("app/app.aot"))
+                    ? ImageCommand.command(runtime, "-XX:AOTCache=" + runtime.resolve("app/app.aot"))
                     : new java.util.ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
                             .toString(), "-jar", jar.toString()));
             cmd.addAll(List.of("--node-name", NODE, "--kubeconfig", kubeconfig.toString(), "--cert-file",

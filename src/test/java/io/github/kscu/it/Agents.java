@@ -5,12 +5,11 @@ import io.github.kscu.agent.Wiring;
 import io.github.kscu.config.InvalidSettingException;
 import io.github.kscu.config.Settings;
 import io.github.kscu.testing.TestCerts;
+import io.github.kscu.testing.TestSettings;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /** Builds in-process agents for integration tests, each with its own certificate directory. */
 final class Agents implements AutoCloseable {
@@ -29,13 +28,8 @@ final class Agents implements AutoCloseable {
      * (its Role is there); {@code kv} overrides by env name.
      */
     Settings settings(String node, Path kubeconfig, String... kv) throws Exception {
-        Map<String, String> m = new HashMap<>(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0",
-                "CERT_FILE", certFile(node).toString(), "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off",
-                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "60s", "POD_NAMESPACE", "kube-system"));
-        for (int i = 0; i < kv.length; i += 2) {
-            m.put(kv[i], kv[i + 1]);
-        }
-        return Settings.fromMap(m);
+        return Settings.fromMap(TestSettings.of(TestSettings.agent(node, kubeconfig, certFile(node),
+                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "60s"), kv));
     }
 
     Path certFile(String node) {

@@ -4,9 +4,10 @@ import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.kscu.demo.AotTraining;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.ImageCommand;
+import io.github.kscu.testing.TestSettings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -47,8 +48,8 @@ class HealthFloodIT {
         cp.kube().createNode(node, OURS + ":NoSchedule");
         int port = ControlPlane.freePort();
         Path log = dir.resolve("agent.log");
-        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(),
-                dir.resolve("pki/kubelet-server-current.pem"), "HEALTH_ADDR", "127.0.0.1:" + port),
+        Process p = ImageCommand.agent(RUNTIME, TestSettings.agent(node, cp.agentKubeconfig(),
+                dir.resolve("pki/kubelet-server-current.pem"), "LOG_FORMAT", "json", "HEALTH_ADDR", "127.0.0.1:" + port),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);

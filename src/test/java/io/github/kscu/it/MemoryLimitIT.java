@@ -3,11 +3,12 @@ package io.github.kscu.it;
 import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.kscu.demo.AotTraining;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
 import io.github.kscu.testing.TestCerts;
+import io.github.kscu.testing.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -44,8 +45,8 @@ class MemoryLimitIT {
             Path cert = dir.resolve("pki/kubelet-server-current.pem");
             Files.writeString(Path.of("/proc/sys/vm/drop_caches"), "3");
             // In the cgroup from its first instruction; settings in the environment, as in the DaemonSet.
-            ProcessBuilder agent = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(), cert,
-                    "HEALTH_ADDR", "127.0.0.1:0", "STARTUP_JITTER", "3s"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
+            ProcessBuilder agent = ImageCommand.agent(RUNTIME, TestSettings.agent(node, cp.agentKubeconfig(), cert,
+                    "LOG_FORMAT", "json", "HEALTH_ADDR", "127.0.0.1:0", "STARTUP_JITTER", "3s"), "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"));
             List<String> cmd = new ArrayList<>(List.of("/bin/bash", "-c",
                     "echo $$ > " + cgroup.procs() + " && exec \"$@\"", "in-cgroup"));
             cmd.addAll(agent.command());

@@ -2,7 +2,7 @@ package io.github.kscu.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.kscu.demo.AotTraining;
+import io.github.kscu.testing.ImageCommand;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +25,7 @@ class OfflineTrainingIT {
         Files.deleteIfExists(copy.resolve("app/app.aot"));
         run(List.of("bash", Path.of("jlink/train-offline.sh").toAbsolutePath().toString(), copy.toString()), dir);
         assertThat(copy.resolve("app/app.aot")).isRegularFile();
-        List<String> cmd = new ArrayList<>(AotTraining.command(copy, "-XX:AOTCache=" + copy.resolve("app/app.aot"),
+        List<String> cmd = new ArrayList<>(ImageCommand.command(copy, "-XX:AOTCache=" + copy.resolve("app/app.aot"),
                 "-XX:AOTMode=on"));
         cmd.addAll(List.of("--node-name", "n", "--print-config"));
         assertThat(run(cmd, dir)).contains("node-name=n");

@@ -4,10 +4,11 @@ import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.github.kscu.demo.AotTraining;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.TestSettings;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +36,7 @@ class RuntimeIT {
         io.github.kscu.testing.TestCerts.serving(io.github.kscu.testing.TestCerts.ca("ca"), node)
                 .installLikeKubelet(cert);
         Path log = dir.resolve("agent.log");
-        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, cp.agentKubeconfig(), cert, "SETTLE_DURATION",
+        Process p = ImageCommand.agent(RUNTIME, TestSettings.agent(node, cp.agentKubeconfig(), cert, "LOG_FORMAT", "json", "SETTLE_DURATION",
                 "1h"),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"), "-XX:AOTMode=on",
                 "-Xlog:aot=info:file=" + dir.resolve("aot.log"))

@@ -1,23 +1,21 @@
-package io.github.kscu.demo;
+package io.github.kscu.build;
 
 import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
 import io.github.kscu.testing.TestCerts;
+import io.github.kscu.testing.TestSettings;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 
 /**
- * Trains the JDK 25 AOT cache of a runtime built by {@code jlink/build-runtime.sh}: the agent runs from
+ * A build step of {@code make runtime}: trains the JDK 25 AOT cache of a runtime built by {@code jlink/build-runtime.sh}: the agent runs from
  * that runtime, with the production JVM options, through its real job on a local control plane (read
  * the node, wait for and validate a certificate, patch, post Events, serve probes and metrics), and
  * the cache is written when it exits on SIGTERM. A cache from another runtime or other flags would be
@@ -27,40 +25,6 @@ import okhttp3.Response;
  */
 public final class AotTraining {
     private AotTraining() {
-    }
-
-    /** The command that runs the agent from a runtime, with the production options file. */
-    public static List<String> command(Path runtime, String... jvmFlags) {
-        List<String> cmd = new ArrayList<>(List.of(runtime.resolve("jre/bin/java").toString(),
-                "@" + runtime.resolve("app/jvm.options")));
-        cmd.addAll(List.of(jvmFlags));
-        cmd.addAll(List.of("-jar", runtime.resolve("app/kubelet-server-cert-untaint.jar").toString()));
-        return cmd;
-    }
-
-    /**
-     * The agent as the DaemonSet runs it: no arguments, every setting in an environment that starts
-     * empty (nothing of the caller's leaks in), the production options file.
-     */
-    public static ProcessBuilder agent(Path runtime, Map<String, String> settings, String... jvmFlags) {
-        ProcessBuilder pb = new ProcessBuilder(command(runtime, jvmFlags));
-        pb.environment().clear();
-        pb.environment().putAll(settings);
-        return pb;
-    }
-
-    /**
-     * Settings of an agent on {@code node} with the file source: no start-up jitter, JSON logs, no
-     * health server; then {@code overrides}, as name/value pairs ("HEALTH_ADDR", "127.0.0.1:0", ...).
-     */
-    public static Map<String, String> settings(String node, Path kubeconfig, Path cert, String... overrides) {
-        Map<String, String> s = new HashMap<>(Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(),
-                "CERT_FILE", cert.toString(), "STARTUP_JITTER", "0", "LOG_FORMAT", "json", "HEALTH_ADDR", "off",
-                "POD_NAMESPACE", "kube-system"));
-        for (int i = 0; i + 1 < overrides.length; i += 2) {
-            s.put(overrides[i], overrides[i + 1]);
-        }
-        return s;
     }
 
     public static void main(String[] args) throws Exception {
@@ -78,8 +42,8 @@ public final class AotTraining {
                 port = s.getLocalPort();
             }
             Path log = cp.dir().resolve("training.log");
-            Process agent = agent(runtime, settings(node, kubeconfig, cert, "HEALTH_ADDR", "127.0.0.1:" + port,
-                    "SETTLE_DURATION", "1h"), "-XX:AOTCacheOutput=" + cache)
+            Process agent = ImageCommand.agent(runtime, TestSettings.agent(node, kubeconfig, cert, "HEALTH_ADDR",
+                    "127.0.0.1:" + port, "SETTLE_DURATION", "1h", "LOG_FORMAT", "json"), "-XX:AOTCacheOutput=" + cache)
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {
                 OkHttpClient http = new OkHttpClient();

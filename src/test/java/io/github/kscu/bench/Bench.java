@@ -1,4 +1,4 @@
-package io.github.kscu.demo;
+package io.github.kscu.bench;
 
 import com.google.gson.GsonBuilder;
 import com.google.gson.JsonArray;
@@ -7,12 +7,15 @@ import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.agent.Agent;
 import io.github.kscu.agent.Wiring;
+import io.github.kscu.cert.KubeletCertSource;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.State;
 import io.github.kscu.kube.KubeClients;
 import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
 import io.github.kscu.testing.TestCerts;
+import io.github.kscu.testing.TestSettings;
 import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -59,7 +62,7 @@ public final class Bench {
         Map<String, Object> details = new LinkedHashMap<>();
         try (ControlPlane cp = ControlPlane.start(ControlPlane.Options.DEFAULT)) {
             Path kubeconfig = cp.agentKubeconfig();
-            double[] latency = latency(cp, kubeconfig, 50);
+            double[] latency = latency(cp, kubeconfig, 50, "latency-", 0, node -> fileStage(cp, node));
             summary.put("latency_p50_ms", pct(latency, 50));
             summary.put("latency_p99_ms", pct(latency, 99));
             details.put("latency_ms", Map.of("p50", pct(latency, 50), "p90", pct(latency, 90), "p99", pct(latency, 99),
@@ -67,7 +70,8 @@ public final class Bench {
             say("latency file source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(latency, 50), pct(latency, 90),
                     pct(latency, 99), latency[latency.length - 1]);
 
-            double[] probe = kubeletLatency(cp, kubeconfig, 50);
+            Path probeCa = Files.writeString(cp.dir().resolve("bench-ca.crt"), CA.certificatePem());
+            double[] probe = latency(cp, kubeconfig, 50, "probe-latency-", (int) KubeletCertSource.PROBE_INTERVAL.toMillis(), node -> kubeletStage(probeCa, node));
             summary.put("latency_kubelet_p50_ms", pct(probe, 50));
             summary.put("latency_kubelet_p99_ms", pct(probe, 99));
             details.put("latency_kubelet_ms", Map.of("p50", pct(probe, 50), "p90", pct(probe, 90), "p99",
@@ -78,7 +82,7 @@ public final class Bench {
             summary.put("kubelet_probe_cpu_percent", cpu[0]);
             summary.put("kubelet_probe_cpu_floor_percent", cpu[1]);
             say("kubelet source while waiting (a probe every %d ms): %.2f %% of one core; floor (bare JVM, same"
-                    + " connections) %.2f %%", io.github.kscu.cert.KubeletCertSource.PROBE_INTERVAL.toMillis(), cpu[0],
+                    + " connections) %.2f %%", KubeletCertSource.PROBE_INTERVAL.toMillis(), cpu[0],
                     cpu[1]);
 
             double noAot = coldStart(cp, kubeconfig, false, 10);
@@ -123,78 +127,104 @@ public final class Bench {
         say("wrote %s and %s", OUT.resolve("summary.json"), OUT.resolve("details.json"));
     }
 
-    private static Settings settings(String node, Path kubeconfig, Path certFile, String settle) throws Exception {
-        return Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_FILE", certFile.toString(),
-                "KUBECONFIG", kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", settle,
-                "LOG_LEVEL", "warn", "POD_NAMESPACE", "kube-system"));
-    }
+    /**
+     * How a trial's certificate reaches its agent: the settings that point the agent at it, when the agent
+     * is waiting for it, and the switch that makes it valid (the clock starts just before it).
+     */
+    private interface Stage extends AutoCloseable {
+        String[] settings();
 
-    /** Cert installed → the taint's removal seen on a watch of the node, in ms (System.nanoTime, one JVM). */
-    private static double[] latency(ControlPlane cp, Path kubeconfig, int trials) throws Exception {
-        Kube kube = cp.kube();
-        OkHttpClient http = cp.admin().getHttpClient().newBuilder().readTimeout(java.time.Duration.ofSeconds(30))
-                .build();
-        double[] out = new double[trials];
-        ApiClient client = KubeClients.create(kubeconfig);
-        for (int i = 0; i < trials; i++) {
-            String node = "latency-" + i;
-            kube.createNode(node, TAINT + ":NoSchedule");
-            Path cert = cp.dir().resolve("latency/" + node + "/pki/kubelet-server-current.pem");
-            try (Agent agent = Wiring.agent(settings(node, kubeconfig, cert, "0"), client)) {
-                agent.start();
-                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                while ((agent.state() != State.WAITING_FOR_CERT || agent.metrics().requests("watch") == 0)
-                        && System.nanoTime() < deadline) {
-                    Thread.sleep(5);
-                }
-                Thread.sleep(200); // the watch request is on the wire
-                String rv = JsonParser.parseString(kube.call("GET", "/api/v1/nodes/" + node, null, null))
-                        .getAsJsonObject().getAsJsonObject("metadata").get("resourceVersion").getAsString();
-                Call watch = new Call(http, cp.url() + "/api/v1/nodes?watch=true&fieldSelector=metadata.name%3D" + node
-                        + "&resourceVersion=" + rv);
-                Thread.sleep(50);
-                long t0 = System.nanoTime();
-                TestCerts.serving(CA, node).installLikeKubelet(cert);
-                long t1 = watch.awaitUntainted();
-                out[i] = (t1 - t0) / 1e6;
-                agent.awaitFinished(java.time.Duration.ofSeconds(10));
-            }
+        boolean waiting(Agent agent);
+
+        void publish() throws Exception;
+
+        @Override
+        default void close() throws Exception {
         }
-        Arrays.sort(out);
-        return out;
     }
 
-    /** A kubelet that starts serving a valid certificate → the taint's removal seen on a watch, in ms. */
-    private static double[] kubeletLatency(ControlPlane cp, Path kubeconfig, int trials) throws Exception {
+    /** The file source: the certificate installed with the kubelet's symlink rename. */
+    private static Stage fileStage(ControlPlane cp, String node) {
+        Path cert = cp.dir().resolve("latency/" + node + "/pki/kubelet-server-current.pem");
+        return new Stage() {
+            @Override
+            public String[] settings() {
+                return new String[] {"CERT_FILE", cert.toString()};
+            }
+
+            @Override
+            public boolean waiting(Agent agent) {
+                return agent.state() == State.WAITING_FOR_CERT;
+            }
+
+            @Override
+            public void publish() throws Exception {
+                TestCerts.serving(CA, node).installLikeKubelet(cert);
+            }
+        };
+    }
+
+    /** The kubelet source: a loopback kubelet that starts presenting a certificate. */
+    private static Stage kubeletStage(Path ca, String node) throws Exception {
+        TestCerts.Issued cert = TestCerts.serving(CA, node);
+        io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls();
+        return new Stage() {
+            @Override
+            public String[] settings() {
+                return new String[] {"CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE",
+                    ca.toString()};
+            }
+
+            @Override
+            public boolean waiting(Agent agent) {
+                return kubelet.handshakes() >= 3;
+            }
+
+            @Override
+            public void publish() {
+                kubelet.serve(cert);
+            }
+
+            @Override
+            public void close() throws Exception {
+                kubelet.close();
+            }
+        };
+    }
+
+    /**
+     * Certificate published → the taint's removal seen on a watch of the node, in ms ({@code System.nanoTime},
+     * one JVM), over {@code trials} nodes each with its own in-process agent. The switch comes 50 ms after
+     * the watch is open plus {@code spread} ms spread over the trials (a probe interval, for a polling source).
+     */
+    private static double[] latency(ControlPlane cp, Path kubeconfig, int trials, String prefix, int spread,
+            StageFactory stages) throws Exception {
         Kube kube = cp.kube();
         OkHttpClient http = cp.admin().getHttpClient().newBuilder().readTimeout(java.time.Duration.ofSeconds(30))
                 .build();
-        Path ca = Files.writeString(cp.dir().resolve("bench-ca.crt"), CA.certificatePem());
-        ApiClient client = KubeClients.create(kubeconfig);
         double[] out = new double[trials];
+        ApiClient client = KubeClients.create(kubeconfig);
         for (int i = 0; i < trials; i++) {
-            String node = "probe-latency-" + i;
+            String node = prefix + i;
             kube.createNode(node, TAINT + ":NoSchedule");
-            TestCerts.Issued cert = TestCerts.serving(CA, node);
-            try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
-                Settings s = Settings.fromMap(Map.of("NODE_NAME", node, "STARTUP_JITTER", "0", "CERT_SOURCE", "kubelet",
-                        "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(), "KUBECONFIG",
-                        kubeconfig.toString(), "HEALTH_ADDR", "off", "SETTLE_DURATION", "0", "LOG_LEVEL", "warn",
-                        "POD_NAMESPACE", "kube-system"));
-                try (Agent agent = Wiring.agent(s, client)) {
+            try (Stage stage = stages.stage(node)) {
+                Map<String, String> env = TestSettings.of(TestSettings.agent(node, kubeconfig, "SETTLE_DURATION", "0",
+                        "LOG_LEVEL", "warn"), stage.settings());
+                try (Agent agent = Wiring.agent(Settings.fromMap(env), client)) {
                     agent.start();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                    while ((kubelet.handshakes() < 3 || agent.metrics().requests("watch") == 0)
+                    while ((!stage.waiting(agent) || agent.metrics().requests("watch") == 0)
                             && System.nanoTime() < deadline) {
                         Thread.sleep(5);
                     }
+                    Thread.sleep(200); // the watch request is on the wire
                     String rv = JsonParser.parseString(kube.call("GET", "/api/v1/nodes/" + node, null, null))
                             .getAsJsonObject().getAsJsonObject("metadata").get("resourceVersion").getAsString();
                     Call watch = new Call(http, cp.url() + "/api/v1/nodes?watch=true&fieldSelector=metadata.name%3D"
                             + node + "&resourceVersion=" + rv);
-                    Thread.sleep(50 + (i * 37L) % 250); // spread the switch over the probe interval
+                    Thread.sleep(50 + (spread == 0 ? 0 : (i * 37L) % spread));
                     long t0 = System.nanoTime();
-                    kubelet.serve(cert);
+                    stage.publish();
                     out[i] = (watch.awaitUntainted() - t0) / 1e6;
                     agent.awaitFinished(java.time.Duration.ofSeconds(10));
                 }
@@ -202,6 +232,11 @@ public final class Bench {
         }
         Arrays.sort(out);
         return out;
+    }
+
+    @FunctionalInterface
+    private interface StageFactory {
+        Stage stage(String node) throws Exception;
     }
 
     /**
@@ -213,14 +248,14 @@ public final class Bench {
         cp.kube().createNode(node, TAINT + ":NoSchedule");
         Path ca = Files.writeString(cp.dir().resolve("probe-ca.crt"), CA.certificatePem());
         try (io.github.kscu.testing.FakeKubeletTls kubelet = new io.github.kscu.testing.FakeKubeletTls()) {
-            double agent = cpuWhileProbing(AotTraining.agent(RUNTIME, Map.of("NODE_NAME", node, "KUBECONFIG",
-                    kubeconfig.toString(), "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(),
-                    "KUBELET_CA_FILE", ca.toString(), "HEALTH_ADDR", "off", "LOG_FORMAT", "json"),
+            double agent = cpuWhileProbing(ImageCommand.agent(RUNTIME, TestSettings.agent(node, kubeconfig,
+                    "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(),
+                    "LOG_FORMAT", "json"),
                     "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")), kubelet, cp.dir().resolve("probe-agent.log"));
             double floor = cpuWhileProbing(new ProcessBuilder(RUNTIME.resolve("jre/bin/java").toString(),
                     "@" + RUNTIME.resolve("app/jvm.options"), "-cp", Path.of("target/test-classes").toAbsolutePath()
                             .toString(), ProbeFloor.class.getName(), "127.0.0.1", Integer.toString(kubelet.port()),
-                    Long.toString(io.github.kscu.cert.KubeletCertSource.PROBE_INTERVAL.toMillis()),
+                    Long.toString(KubeletCertSource.PROBE_INTERVAL.toMillis()),
                     Integer.toString(kubelet.helloBytes())), kubelet, cp.dir().resolve("probe-floor.log"));
             return new double[] {agent, floor};
         }
@@ -304,9 +339,9 @@ public final class Bench {
         TestCerts.serving(CA, node).installLikeKubelet(cert);
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
-            Map<String, String> settings = AotTraining.settings(node, kubeconfig, cert);
-            ProcessBuilder agent = aot ? AotTraining.agent(RUNTIME, settings, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
-                    : AotTraining.agent(RUNTIME, settings);
+            Map<String, String> settings = TestSettings.agent(node, kubeconfig, cert, "LOG_FORMAT", "json");
+            ProcessBuilder agent = aot ? ImageCommand.agent(RUNTIME, settings, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
+                    : ImageCommand.agent(RUNTIME, settings);
             Path log = cp.dir().resolve("cold-" + i + ".log");
             long start = System.currentTimeMillis();
             Process p = agent.redirectErrorStream(true).redirectOutput(log.toFile()).start();
@@ -349,7 +384,7 @@ public final class Bench {
         kube.createNode(node, TAINT + ":NoSchedule");
         Path cert = cp.dir().resolve("memory/kubelet-server-current.pem");
         TestCerts.serving(CA, node).installLikeKubelet(cert);
-        Process p = AotTraining.agent(RUNTIME, AotTraining.settings(node, kubeconfig, cert, "HEALTH_ADDR", "127.0.0.1:0"),
+        Process p = ImageCommand.agent(RUNTIME, TestSettings.agent(node, kubeconfig, cert, "LOG_FORMAT", "json", "HEALTH_ADDR", "127.0.0.1:0"),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
                 .redirectErrorStream(true).redirectOutput(cp.dir().resolve("memory.log").toFile()).start();
         try {
@@ -442,7 +477,8 @@ public final class Bench {
             // As on a node, the kubelet's pki directory exists: without it all agents would watch one
             // shared ancestor here and wake for each other's directories.
             Files.createDirectories(cert.getParent());
-            agents.add(Wiring.agent(settings(node, kubeconfig, cert, "0"), client).start());
+            agents.add(Wiring.agent(Settings.fromMap(TestSettings.agent(node, kubeconfig, cert, "SETTLE_DURATION", "0",
+                    "LOG_LEVEL", "warn")), client).start());
         }
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (agents.stream().anyMatch(a -> a.state() != State.WAITING_FOR_CERT) && System.nanoTime() < deadline) {

@@ -1,4 +1,4 @@
-package io.github.kscu.demo;
+package io.github.kscu.bench;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
