@@ -62,7 +62,10 @@ public final class Demo {
             cmd.addAll(List.of("--node-name", NODE, "--kubeconfig", kubeconfig.toString(), "--cert-file",
                     current.toString(), "--health-addr", "127.0.0.1:" + healthPort, "--settle-duration", "1m"));
             say("agent command: %s", String.join(" ", cmd.subList(0, cmd.indexOf("--node-name"))));
-            Process agent = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            ProcessBuilder agentCommand = new ProcessBuilder(cmd).redirectErrorStream(true);
+            // As the DaemonSet's downward API sets it: Events go to the agent's own namespace, where its Role is.
+            agentCommand.environment().put("POD_NAMESPACE", "kube-system");
+            Process agent = agentCommand.start();
             // Ctrl-C: stop the agent; the control plane's processes follow through their guards, and its
             // directory goes with close().
             Thread cleanup = new Thread(() -> {
