@@ -129,6 +129,9 @@ run_pass() {
 	mkdir -p "$report"
 	# TAP on the console, a JUnit report (a test case per @test, its output on failure) per pass.
 	bats --tap --report-formatter junit --output "$report" "${files[@]}"
+	# bats finishes its report in a process of its own, which may still be writing when bats returns.
+	eventually 10 grep -q '</testsuites>' "$report/report.xml" ||
+		die "pass $pass: bats left no complete JUnit report in $report/report.xml"
 	# A scenario that did not run proved nothing.
 	if grep -q '<skipped' "$report/report.xml"; then
 		die "pass $pass skipped a scenario (see $report/report.xml): every scenario must run"
