@@ -84,22 +84,23 @@ final class TlsProbe implements AutoCloseable {
             return new Refused(new NotYet(Problem.NO_CONNECTION, "cannot open a socket: " + e.getMessage()));
         }
         watchdog.guard(channel);
-        try (channel) {
-            try {
-                channel.connect(new InetSocketAddress(host, port));
-            } catch (IOException e) {
-                return new Refused(unreachable(e));
-            }
-            try {
-                return exchange(channel);
-            } catch (IOException e) {
-                return new Refused(e instanceof AsynchronousCloseException ? unreachable(e)
-                        : new NotYet(Problem.HANDSHAKE_FAILED, describe(e)));
-            }
+        boolean connected = false;
+        try {
+            channel.connect(new InetSocketAddress(host, port));
+            connected = true;
+            return exchange(channel);
         } catch (IOException e) {
-            return new Refused(new NotYet(Problem.NO_CONNECTION, "closing: " + e.getMessage()));
+            // Before the connection: unreachable. After it: the kubelet is there but would not shake
+            // hands, unless the watchdog closed a connection that never answered.
+            return new Refused(!connected || e instanceof AsynchronousCloseException ? unreachable(e)
+                    : new NotYet(Problem.HANDSHAKE_FAILED, describe(e)));
         } finally {
             watchdog.release();
+            try {
+                channel.close();
+            } catch (IOException e) {
+                // the answer is in; a failed close of a probe's socket changes nothing
+            }
         }
     }
 

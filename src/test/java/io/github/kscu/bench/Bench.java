@@ -252,6 +252,9 @@ public final class Bench {
                     "CERT_SOURCE", "kubelet", "KUBELET_ADDRESS", kubelet.address(), "KUBELET_CA_FILE", ca.toString(),
                     "LOG_FORMAT", "json"),
                     "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot")), kubelet, cp.dir().resolve("probe-agent.log"));
+            if (kubelet.helloBytes() < 5) {
+                throw new IllegalStateException("the agent sent the test kubelet no ClientHello; see probe-agent.log");
+            }
             double floor = cpuWhileProbing(new ProcessBuilder(RUNTIME.resolve("jre/bin/java").toString(),
                     "@" + RUNTIME.resolve("app/jvm.options"), "-cp", Path.of("target/test-classes").toAbsolutePath()
                             .toString(), ProbeFloor.class.getName(), "127.0.0.1", Integer.toString(kubelet.port()),

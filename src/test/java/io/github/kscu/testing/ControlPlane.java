@@ -93,13 +93,7 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     private void writePki() throws IOException {
-        try {
-            Pki.write(dir, List.of(), List.of(new Pki.Client("admin", "kscu-admin", "system:masters")));
-        } catch (IOException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IOException("cannot write the PKI", e);
-        }
+        Pki.write(dir, List.of(), List.of(new Pki.Client("admin", "kscu-admin", "system:masters")));
         Path pki = dir.resolve("pki");
         writeKubeconfig(adminKubeconfig, url(), caFile().toString(), "admin", "cert=" + pki.resolve("admin.crt"),
                 "key=" + pki.resolve("admin.key"));

@@ -1,5 +1,6 @@
 package io.github.kscu.testing;
 
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.KeyPair;
@@ -22,7 +23,7 @@ public final class Pki {
     }
 
     /** Writes the PKI; the apiserver's certificate names loopback, the in-cluster names and {@code ips}. */
-    public static TestCerts.Issued write(Path dir, List<String> ips, List<Client> clients) throws Exception {
+    public static TestCerts.Issued write(Path dir, List<String> ips, List<Client> clients) throws IOException {
         Path pki = Files.createDirectories(dir.resolve("pki"));
         TestCerts.Issued ca = TestCerts.ca("kscu-test-ca");
         Files.writeString(pki.resolve("ca.crt"), ca.certificatePem());
@@ -46,13 +47,18 @@ public final class Pki {
      * {@code Pki /var/lib/e2e 10.0.0.1 admin=admin/system:masters kubelet=system:node:n/system:nodes}.
      */
     public static void main(String[] args) throws Exception {
+        String usage = "usage: Pki DIR IP[,IP...] [NAME=CN[/ORG]...]";
         if (args.length < 2) {
-            System.err.println("usage: Pki DIR IP[,IP...] [NAME=CN[/ORG]...]");
+            System.err.println(usage);
             System.exit(2);
         }
         List<Client> clients = new ArrayList<>();
         for (int i = 2; i < args.length; i++) {
             String[] nameRest = args[i].split("=", 2);
+            if (nameRest.length != 2 || nameRest[0].isEmpty() || nameRest[1].isEmpty()) {
+                System.err.println("Pki: not NAME=CN[/ORG]: " + args[i] + "; " + usage);
+                System.exit(2);
+            }
             String[] cnOrg = nameRest[1].split("/", 2);
             clients.add(new Client(nameRest[0], cnOrg[0], cnOrg.length > 1 ? cnOrg[1] : null));
         }
