@@ -49,7 +49,7 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 	@echo "built $(JAR); try: $(JAVA_HOME)/bin/java -jar $(JAR) --help"
 
 .PHONY: tools
-tools: ## Build or reuse etcd, Kubernetes, kustomize and Toxiproxy (cached per version outside the repo).
+tools: ## Build or reuse etcd, Kubernetes, kustomize, Toxiproxy, Karpenter (kwok provider) and kwok (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)

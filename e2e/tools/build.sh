@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the binaries the tests run (etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize, and
-# toxiproxy-server for the fault tier) from Go modules: release downloads are
+# kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize,
+# toxiproxy-server for the fault tier, and Karpenter with its kwok provider plus
+# kwok for the Karpenter tier) from Go modules: release downloads are
 # not reachable from our machines, the Go module proxy is. Results are cached
 # outside the repo, one directory per tool and version, so a cold build (~tens
 # of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
@@ -11,9 +12,11 @@
 #   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
-#   TOOLS_BIN (the symlink directory). Progress goes to stderr.
-# Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION
-#   override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   KARPENTER_BIN, KWOK_BIN, TOOLS_BIN (the symlink directory). Progress goes
+#   to stderr. Besides the binaries, TOOLS_BIN holds karpenter-crds/ (the
+#   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml.
+# Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
+#   KARPENTER_VERSION, KWOK_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
 #   gitCommit (the module proxy does not say which commit a tag is, so it is
 #   empty by default).
@@ -28,6 +31,11 @@ K8S_VERSION=${K8S_VERSION:-v1.35.8}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
 KUSTOMIZE_VERSION=${KUSTOMIZE_VERSION:-v5.8.2}
 TOXIPROXY_VERSION=${TOXIPROXY_VERSION:-v2.5.0}
+# Karpenter's go.mod asks for Go 1.26.9, newer than the machines' 1.26.8: this
+# build alone fetches that toolchain through the module proxy (GOTOOLCHAIN).
+KARPENTER_VERSION=${KARPENTER_VERSION:-v1.15.0}
+KARPENTER_GO=${KARPENTER_GO:-go1.26.9}
+KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
@@ -111,7 +119,7 @@ ensure() {
 		for b; do [[ -x $tmp/bin/$b ]] || die "$tool $version: $b was not built"; done
 		rm -rf "$tmp/src"
 		local go_version built
-		go_version=$(go env GOVERSION)
+		go_version=$(GOTOOLCHAIN=${TOOL_GOTOOLCHAIN:-${GOTOOLCHAIN:-local}} go env GOVERSION)
 		built=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 		printf 'tool=%s\nversion=%s\ngo=%s\nbuilt=%s\nseconds=%s\n' \
 			"$tool" "$version" "$go_version" "$built" "$((SECONDS - start))" >"$tmp/.complete"
@@ -197,6 +205,48 @@ build_toxiproxy() {
 	[[ -n $got ]] || die "toxiproxy-server -version printed nothing"
 }
 
+# module_dir OUT MODULE@VERSION: where the module's source is in the module
+# cache (downloaded if needed), for files a build takes from it besides the
+# binary. `go mod download` runs in an empty module of its own under OUT/src.
+module_dir() {
+	local out=$1 dir
+	mkdir -p "$out/src/download"
+	if [[ ! -f $out/src/download/go.mod ]]; then
+		(cd "$out/src/download" && go mod init kscu-tools-download >/dev/null 2>&1)
+	fi
+	dir=$(cd "$out/src/download" && go mod download -json "$2" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+	[[ -d $dir ]] || die "go mod download $2 gave no source directory"
+	printf '%s\n' "$dir"
+}
+
+build_karpenter() {
+	local out=$1 src
+	# The kwok provider's main is Karpenter's core with a cloud provider that creates Node objects
+	# itself (a kwok node has no kubelet); it is what Karpenter's own e2e tests run.
+	GOBIN=$out/src CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/karpenter/kwok@$KARPENTER_VERSION"
+	mv "$out/src/kwok" "$out/bin/karpenter"
+	src=$(module_dir "$out" "sigs.k8s.io/karpenter@$KARPENTER_VERSION")
+	mkdir "$out/crds"
+	cp "$src"/pkg/apis/crds/*.yaml "$src"/kwok/apis/crds/*.yaml "$out/crds/"
+	chmod u+w "$out"/crds/*.yaml
+	[[ -f $out/crds/karpenter.sh_nodepools.yaml && -f $out/crds/karpenter.kwok.sh_kwoknodeclasses.yaml ]] ||
+		die "karpenter $KARPENTER_VERSION: the NodePool or KWOKNodeClass CRD is missing"
+}
+
+build_kwok() {
+	local out=$1 src f
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
+	# kwok itself ships no default behaviour: these stages (from its module) make a node Ready and keep
+	# it so, and run the pods bound to it, as kwokctl would configure it.
+	src=$(module_dir "$out" "sigs.k8s.io/kwok@$KWOK_VERSION")
+	for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete \
+		pod/fast/pod-delete; do
+		[[ -f $src/kustomize/stage/$f.yaml ]] || die "kwok $KWOK_VERSION has no stage $f"
+		printf -- '---\n' >>"$out/stages.yaml"
+		cat "$src/kustomize/stage/$f.yaml" >>"$out/stages.yaml"
+	done
+}
+
 # The copies in the cache are built on their own: no workspace of the caller's.
 export GOWORK=off
 
@@ -204,20 +254,31 @@ ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"
 ensure etcd "$ETCD_VERSION" build_etcd etcd
 ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
 ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server
+TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARPENTER_VERSION" build_karpenter karpenter
+ensure kwok "$KWOK_VERSION" build_kwok kwok
 
 K8S_DIR=$CACHE_ROOT/kubernetes-$K8S_VERSION/bin
 ETCD_DIR=$CACHE_ROOT/etcd-$ETCD_VERSION/bin
 KUSTOMIZE_DIR=$CACHE_ROOT/kustomize-$KUSTOMIZE_VERSION/bin
 TOXIPROXY_DIR=$CACHE_ROOT/toxiproxy-$TOXIPROXY_VERSION/bin
+KARPENTER_DIR=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/bin
+KWOK_DIR=$CACHE_ROOT/kwok-$KWOK_VERSION/bin
+KARPENTER_CRDS=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/crds
+KWOK_STAGES=$CACHE_ROOT/kwok-$KWOK_VERSION/stages.yaml
 
-# link_all DIR: DIR/<binary> -> the cached binary, for all eight. Each link is
+# link_all DIR: DIR/<name> -> the cached binary (or file, or directory), for all of them. Each link is
 # replaced by a rename, so a reader never sees it missing.
 link_all() {
 	local dir=$1 b target
 	mkdir -p "$dir"
 	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize" \
-		"$TOXIPROXY_DIR/toxiproxy-server"; do
+		"$TOXIPROXY_DIR/toxiproxy-server" "$KARPENTER_DIR/karpenter" "$KARPENTER_CRDS" \
+		"$KWOK_DIR/kwok" "$KWOK_STAGES"; do
 		b=${target##*/}
+		case $target in
+		"$KARPENTER_CRDS") b=karpenter-crds ;;
+		"$KWOK_STAGES") b=kwok-stages.yaml ;;
+		esac
 		ln -sfn "$target" "$dir/.$b.tmp.$$"
 		mv -Tf "$dir/.$b.tmp.$$" "$dir/$b"
 	done
@@ -236,4 +297,6 @@ printf '%s=%s\n' \
 	ETCD_BIN "$ETCD_DIR" \
 	KUSTOMIZE_BIN "$KUSTOMIZE_DIR" \
 	TOXIPROXY_BIN "$TOXIPROXY_DIR" \
+	KARPENTER_BIN "$KARPENTER_DIR" \
+	KWOK_BIN "$KWOK_DIR" \
 	TOOLS_BIN "$tools_bin"

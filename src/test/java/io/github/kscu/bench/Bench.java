@@ -112,7 +112,7 @@ public final class Bench {
             details.put("scale", scale);
             say("scale: %s", scale);
         }
-        try (ControlPlane throttled = ControlPlane.start(new ControlPlane.Options(20, 10))) {
+        try (ControlPlane throttled = ControlPlane.start(ControlPlane.Options.inflight(20, 10))) {
             Map<String, Object> scale = scale(throttled, throttled.agentKubeconfig(), scaleNodes, "throttled");
             summary.put("scale_throttled_seconds", scale.get("seconds"));
             summary.put("scale_throttled_left_tainted", scale.get("left_tainted"));

@@ -25,7 +25,10 @@ import org.junit.jupiter.params.provider.MethodSource;
 @ExtendWith(ControlPlaneExtension.class)
 class ManifestsIT {
     private static final Path KUSTOMIZE = Path.of("kustomize").toAbsolutePath();
-    /** API groups of CRDs this test apiserver does not have (Karpenter, EKS, Prometheus Operator). */
+    /**
+     * API groups of CRDs this test apiserver does not have (Karpenter, EKS, Prometheus Operator). The
+     * NodePools are dry-run against Karpenter's real CRDs by KarpenterIT.
+     */
     private static final Pattern CRD_GROUP = Pattern.compile(
             "(?m)^apiVersion: (karpenter\\.sh|karpenter\\.k8s\\.aws|eks\\.amazonaws\\.com|monitoring\\.coreos\\.com)/");
     private static final Pattern TAINT_KEY = Pattern.compile("(?m)^  TAINT_KEY: (\\S+)$");

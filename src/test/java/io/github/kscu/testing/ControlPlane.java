@@ -22,9 +22,22 @@ import okhttp3.Response;
  * guard that kills it when this JVM dies, so not even {@code kill -9} of the test JVM leaves strays.
  */
 public final class ControlPlane implements AutoCloseable {
-    /** Flags for special cases; the defaults are a plain single-node control plane. */
-    public record Options(int maxRequestsInflight, int maxMutatingRequestsInflight) {
-        public static final Options DEFAULT = new Options(0, 0);
+    /**
+     * Flags for special cases; the defaults are a plain single-node control plane.
+     *
+     * @param apiserverFlags more kube-apiserver flags, e.g. a feature gate a tier needs
+     */
+    public record Options(int maxRequestsInflight, int maxMutatingRequestsInflight, List<String> apiserverFlags) {
+        public static final Options DEFAULT = new Options(0, 0, List.of());
+
+        public Options {
+            apiserverFlags = List.copyOf(apiserverFlags);
+        }
+
+        /** Inflight limits, so that excess requests get 429. */
+        public static Options inflight(int max, int maxMutating) {
+            return new Options(max, maxMutating, List.of());
+        }
     }
 
     /** Starts the servers with the flags every caller shares (also the local-node e2e provider's). */
@@ -215,6 +228,7 @@ public final class ControlPlane implements AutoCloseable {
             args.add("--max-requests-inflight=" + options.maxRequestsInflight());
             args.add("--max-mutating-requests-inflight=" + options.maxMutatingRequestsInflight());
         }
+        args.addAll(options.apiserverFlags());
         apiserver = launch("kube-apiserver", args.toArray(String[]::new));
         OkHttpClient http = admin().getHttpClient().newBuilder().callTimeout(Duration.ofSeconds(2)).build();
         waitFor("kube-apiserver", Duration.ofSeconds(90), apiserver, () -> {

@@ -4,6 +4,7 @@ import java.lang.annotation.ElementType;
 import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
+import java.util.List;
 import org.junit.jupiter.api.extension.BeforeAllCallback;
 import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.ParameterContext;
@@ -22,6 +23,9 @@ public final class ControlPlaneExtension implements BeforeAllCallback, Parameter
         int maxRequestsInflight() default 0;
 
         int maxMutatingRequestsInflight() default 0;
+
+        /** More kube-apiserver flags. */
+        String[] apiserverFlags() default {};
     }
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ControlPlaneExtension.class);
@@ -48,7 +52,8 @@ public final class ControlPlaneExtension implements BeforeAllCallback, Parameter
         return store.getOrComputeIfAbsent(key, k -> {
             try {
                 ControlPlane cp = ControlPlane.start(o == null ? ControlPlane.Options.DEFAULT
-                        : new ControlPlane.Options(o.maxRequestsInflight(), o.maxMutatingRequestsInflight()));
+                        : new ControlPlane.Options(o.maxRequestsInflight(), o.maxMutatingRequestsInflight(),
+                                List.of(o.apiserverFlags())));
                 Logger.tag("test").info("control plane up in {} ms url={} for={}", cp.startTime().toMillis(),
                         cp.url(), key);
                 return new Handle(cp);

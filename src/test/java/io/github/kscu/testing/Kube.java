@@ -89,7 +89,7 @@ public final class Kube {
         call("PATCH", "/api/v1/nodes/" + node, patch.toString(), MERGE);
     }
 
-    /** Sets one label, as any controller writing to the node would. */
+    /** Sets one label ({@code null} removes it), as any controller writing to the node would. */
     public void label(String node, String key, String value) throws IOException {
         JsonObject labels = new JsonObject();
         labels.addProperty(key, value);
