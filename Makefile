@@ -49,7 +49,7 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 	@echo "built $(JAR); try: $(JAVA_HOME)/bin/java -jar $(JAR) --help"
 
 .PHONY: tools
-tools: ## Build or reuse etcd, Kubernetes, kustomize, Toxiproxy, Karpenter (kwok provider) and kwok (cached per version outside the repo).
+tools: ## Build or reuse etcd, Kubernetes, kustomize, Toxiproxy, Karpenter (kwok provider), kwok, promtool and actionlint (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
@@ -88,10 +88,11 @@ test: check-jdk tools lint runtime ## Run every test: unit (*Test) and integrati
 	$(MVN) verify
 
 .PHONY: lint
-lint: ## Shellcheck every script.
+lint: tools ## Shellcheck every script; actionlint the GitHub workflows (and the scripts in them).
 	@command -v shellcheck >/dev/null || { echo "make: shellcheck is missing (apt-get install shellcheck)" >&2; exit 1; }
 	shellcheck -x $$(git ls-files '*.sh' '*.bash' .ci/run)
 	shellcheck -x -s bash $$(git ls-files '*.bats')
+	$(TOOLS_BIN)/actionlint -shellcheck=$$(command -v shellcheck)
 
 .PHONY: e2e-node
 e2e-node: e2e-check-local-node check-jdk tools runtime ## E2e scenarios on this host: real kubelet, containerd, serving CSR (root; target/e2e).

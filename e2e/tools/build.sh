@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the binaries the tests run (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize,
-# toxiproxy-server for the fault tier, and Karpenter with its kwok provider plus
-# kwok for the Karpenter tier) from Go modules: release downloads are
+# toxiproxy-server for the fault tier, Karpenter with its kwok provider plus
+# kwok for the Karpenter tier, promtool for the alert rules and actionlint for
+# the workflows) from Go modules: release downloads are
 # not reachable from our machines, the Go module proxy is. Results are cached
 # outside the repo, one directory per tool and version, so a cold build (~tens
 # of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
@@ -12,11 +13,13 @@
 #   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
-#   KARPENTER_BIN, KWOK_BIN, TOOLS_BIN (the symlink directory). Progress goes
+#   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, TOOLS_BIN (the
+#   symlink directory). Progress goes
 #   to stderr. Besides the binaries, TOOLS_BIN holds karpenter-crds/ (the
 #   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml.
 # Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
-#   KARPENTER_VERSION, KWOK_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION
+#   override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
 #   gitCommit (the module proxy does not say which commit a tag is, so it is
 #   empty by default).
@@ -36,6 +39,9 @@ TOXIPROXY_VERSION=${TOXIPROXY_VERSION:-v2.5.0}
 KARPENTER_VERSION=${KARPENTER_VERSION:-v1.15.0}
 KARPENTER_GO=${KARPENTER_GO:-go1.26.9}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
+# Prometheus v3.x is tagged v0.3xx.y in its Go module.
+PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
+ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
@@ -247,6 +253,23 @@ build_kwok() {
 	done
 }
 
+build_promtool() {
+	local out=$1
+	# remove_all_sd leaves out the service discovery plugins (cloud SDKs) that rule tests never use:
+	# a third of the build.
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -tags remove_all_sd -ldflags "-s -w" \
+		"github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_VERSION"
+	"$out/bin/promtool" --version >/dev/null || die "promtool --version failed"
+}
+
+build_actionlint() {
+	local out=$1 got
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w -X main.version=$ACTIONLINT_VERSION" \
+		"github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+	got=$("$out/bin/actionlint" -version)
+	[[ $got == "$ACTIONLINT_VERSION"* ]] || die "actionlint -version says '$got'"
+}
+
 # The copies in the cache are built on their own: no workspace of the caller's.
 export GOWORK=off
 
@@ -256,6 +279,8 @@ ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
 ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server
 TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARPENTER_VERSION" build_karpenter karpenter
 ensure kwok "$KWOK_VERSION" build_kwok kwok
+ensure promtool "$PROMETHEUS_VERSION" build_promtool promtool
+ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint
 
 K8S_DIR=$CACHE_ROOT/kubernetes-$K8S_VERSION/bin
 ETCD_DIR=$CACHE_ROOT/etcd-$ETCD_VERSION/bin
@@ -263,6 +288,8 @@ KUSTOMIZE_DIR=$CACHE_ROOT/kustomize-$KUSTOMIZE_VERSION/bin
 TOXIPROXY_DIR=$CACHE_ROOT/toxiproxy-$TOXIPROXY_VERSION/bin
 KARPENTER_DIR=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/bin
 KWOK_DIR=$CACHE_ROOT/kwok-$KWOK_VERSION/bin
+PROMTOOL_DIR=$CACHE_ROOT/promtool-$PROMETHEUS_VERSION/bin
+ACTIONLINT_DIR=$CACHE_ROOT/actionlint-$ACTIONLINT_VERSION/bin
 KARPENTER_CRDS=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/crds
 KWOK_STAGES=$CACHE_ROOT/kwok-$KWOK_VERSION/stages.yaml
 
@@ -273,7 +300,7 @@ link_all() {
 	mkdir -p "$dir"
 	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize" \
 		"$TOXIPROXY_DIR/toxiproxy-server" "$KARPENTER_DIR/karpenter" "$KARPENTER_CRDS" \
-		"$KWOK_DIR/kwok" "$KWOK_STAGES"; do
+		"$KWOK_DIR/kwok" "$KWOK_STAGES" "$PROMTOOL_DIR/promtool" "$ACTIONLINT_DIR/actionlint"; do
 		b=${target##*/}
 		case $target in
 		"$KARPENTER_CRDS") b=karpenter-crds ;;
@@ -299,4 +326,6 @@ printf '%s=%s\n' \
 	TOXIPROXY_BIN "$TOXIPROXY_DIR" \
 	KARPENTER_BIN "$KARPENTER_DIR" \
 	KWOK_BIN "$KWOK_DIR" \
+	PROMTOOL_BIN "$PROMTOOL_DIR" \
+	ACTIONLINT_BIN "$ACTIONLINT_DIR" \
 	TOOLS_BIN "$tools_bin"
