@@ -119,6 +119,21 @@ push: ## Build and push the multi-arch image (IMAGE, PLATFORMS).
 	@command -v docker >/dev/null || { echo "make: push needs docker with buildx" >&2; exit 1; }
 	docker buildx build --platform $(PLATFORMS) --build-arg GIT_COMMIT=$$(git rev-parse --short HEAD) -t $(IMAGE) --push .
 
+CHART_DIR := charts/kubelet-server-cert-untaint
+CHART_REGISTRY ?= oci://ghcr.io/kubelet-server-cert-untaint/charts
+# The pinned helm of `make tools`, unless another one is given (the release workflow's).
+HELM ?= $(TOOLS_BIN)/helm
+
+.PHONY: chart
+chart: $(if $(filter $(TOOLS_BIN)/%,$(HELM)),tools) ## Lint the Helm chart strictly and package it (target/chart/*.tgz).
+	rm -rf target/chart
+	$(HELM) lint --strict $(CHART_DIR)
+	$(HELM) package $(CHART_DIR) --destination target/chart
+
+.PHONY: chart-push
+chart-push: chart ## Push the packaged chart to an OCI registry (CHART_REGISTRY, HELM; helm registry login first).
+	$(HELM) push target/chart/kubelet-server-cert-untaint-*.tgz $(CHART_REGISTRY)
+
 .PHONY: deploy
 deploy: tools ## Apply kustomize/overlays/$(OVERLAY) to the current kubectl context, with IMAGE.
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

@@ -2,8 +2,8 @@
 # Builds the binaries the tests run (etcd, kube-apiserver,
 # kube-controller-manager, kube-scheduler, kubelet, kubectl, kustomize,
 # toxiproxy-server for the fault tier, Karpenter with its kwok provider plus
-# kwok for the Karpenter tier, promtool for the alert rules and actionlint for
-# the workflows) from Go modules: release downloads are
+# kwok for the Karpenter tier, promtool for the alert rules, actionlint for the
+# workflows, helm v3 and v4 for the chart) from Go modules: release downloads are
 # not reachable from our machines, the Go module proxy is. Results are cached
 # outside the repo, one directory per tool and version, so a cold build (~tens
 # of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
@@ -13,13 +13,13 @@
 #   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
-#   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, TOOLS_BIN (the
-#   symlink directory). Progress goes
+#   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, HELM_BIN, HELM4_BIN,
+#   TOOLS_BIN (the symlink directory; helm v4 is linked there as helm4). Progress goes
 #   to stderr. Besides the binaries, TOOLS_BIN holds karpenter-crds/ (the
 #   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml.
 # Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
-#   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION
-#   override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION,
+#   HELM_VERSION, HELM4_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
 #   gitCommit (the module proxy does not say which commit a tag is, so it is
 #   empty by default).
@@ -42,6 +42,8 @@ KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
 # Prometheus v3.x is tagged v0.3xx.y in its Go module.
 PROMETHEUS_VERSION=${PROMETHEUS_VERSION:-v0.316.0}
 ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
+HELM_VERSION=${HELM_VERSION:-v3.22.0}
+HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
@@ -270,6 +272,19 @@ build_actionlint() {
 	[[ $got == "$ACTIONLINT_VERSION"* ]] || die "actionlint -version says '$got'"
 }
 
+# build_helm MAJOR VERSION OUT: helm.sh/helm/vMAJOR's helm command, with its version stamped as the
+# release builds do.
+build_helm() {
+	local major=$1 version=$2 out=$3 got
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath \
+		-ldflags "-s -w -X helm.sh/helm/v$major/internal/version.version=$version" \
+		"helm.sh/helm/v$major/cmd/helm@$version"
+	got=$("$out/bin/helm" version --template '{{.Version}}')
+	[[ $got == "$version" ]] || die "helm version says '$got'"
+}
+build_helm3() { build_helm 3 "$HELM_VERSION" "$1"; }
+build_helm4() { build_helm 4 "$HELM4_VERSION" "$1"; }
+
 # The copies in the cache are built on their own: no workspace of the caller's.
 export GOWORK=off
 
@@ -281,6 +296,8 @@ TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARP
 ensure kwok "$KWOK_VERSION" build_kwok kwok
 ensure promtool "$PROMETHEUS_VERSION" build_promtool promtool
 ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint
+ensure helm "$HELM_VERSION" build_helm3 helm
+ensure helm "$HELM4_VERSION" build_helm4 helm
 
 K8S_DIR=$CACHE_ROOT/kubernetes-$K8S_VERSION/bin
 ETCD_DIR=$CACHE_ROOT/etcd-$ETCD_VERSION/bin
@@ -290,6 +307,8 @@ KARPENTER_DIR=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/bin
 KWOK_DIR=$CACHE_ROOT/kwok-$KWOK_VERSION/bin
 PROMTOOL_DIR=$CACHE_ROOT/promtool-$PROMETHEUS_VERSION/bin
 ACTIONLINT_DIR=$CACHE_ROOT/actionlint-$ACTIONLINT_VERSION/bin
+HELM_DIR=$CACHE_ROOT/helm-$HELM_VERSION/bin
+HELM4_DIR=$CACHE_ROOT/helm-$HELM4_VERSION/bin
 KARPENTER_CRDS=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/crds
 KWOK_STAGES=$CACHE_ROOT/kwok-$KWOK_VERSION/stages.yaml
 
@@ -300,11 +319,13 @@ link_all() {
 	mkdir -p "$dir"
 	for target in "${K8S_BINS[@]/#/$K8S_DIR/}" "$ETCD_DIR/etcd" "$KUSTOMIZE_DIR/kustomize" \
 		"$TOXIPROXY_DIR/toxiproxy-server" "$KARPENTER_DIR/karpenter" "$KARPENTER_CRDS" \
-		"$KWOK_DIR/kwok" "$KWOK_STAGES" "$PROMTOOL_DIR/promtool" "$ACTIONLINT_DIR/actionlint"; do
+		"$KWOK_DIR/kwok" "$KWOK_STAGES" "$PROMTOOL_DIR/promtool" "$ACTIONLINT_DIR/actionlint" \
+		"$HELM_DIR/helm" "$HELM4_DIR/helm"; do
 		b=${target##*/}
 		case $target in
 		"$KARPENTER_CRDS") b=karpenter-crds ;;
 		"$KWOK_STAGES") b=kwok-stages.yaml ;;
+		"$HELM4_DIR/helm") b=helm4 ;;
 		esac
 		ln -sfn "$target" "$dir/.$b.tmp.$$"
 		mv -Tf "$dir/.$b.tmp.$$" "$dir/$b"
@@ -328,4 +349,6 @@ printf '%s=%s\n' \
 	KWOK_BIN "$KWOK_DIR" \
 	PROMTOOL_BIN "$PROMTOOL_DIR" \
 	ACTIONLINT_BIN "$ACTIONLINT_DIR" \
+	HELM_BIN "$HELM_DIR" \
+	HELM4_BIN "$HELM4_DIR" \
 	TOOLS_BIN "$tools_bin"
