@@ -7,11 +7,15 @@
 # Builder: any JDK 25 (a build argument, so a mirror or a local stand-in can replace it), pinned by
 # digest like the base below: a moved tag must not change what builds the runtime. Bump deliberately.
 ARG BUILDER_IMAGE=eclipse-temurin:25-jdk@sha256:97014c4b396021f9ddb7d592a7dbedb0c4e4215c29e03dc01c393558aefb71c2
+# base-debian12 (glibc, CA certificates, no shell), pinned by digest: a multi-arch index. A build
+# argument too, for a mirror or a local stand-in (e2e/image/build.sh makes one from Debian packages).
+ARG BASE_IMAGE=gcr.io/distroless/base-debian12@sha256:9dce90e688a57e59ce473ff7bc4c80bc8fe52d2303b4d99b44f297310bbd2210
 FROM ${BUILDER_IMAGE} AS build
 WORKDIR /src
 COPY .mvn .mvn
 COPY mvnw pom.xml ./
-RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp dependency:go-offline
+# No dependency:go-offline layer: it resolves dependencies the pom excludes (some are not on Maven
+# Central at all), and the cache mount below already keeps ~/.m2 from one build to the next.
 COPY src src
 COPY jlink jlink
 # The training's kubeconfig comes from the one kubeconfig writer, kept with the test scaffolding.
@@ -23,14 +27,16 @@ RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -D
  # another runtime, path or flags is silently ignored by the JVM.
  && bash jlink/train-offline.sh /opt/kscu
 
-# base-debian12 (glibc, CA certificates, no shell), pinned by digest: a multi-arch index. The
-# DaemonSet picks the uid: non-root by default (the kubelet source); uid 0 only with the file-source
-# component (the kubelet's PEM is 0600 root).
-FROM gcr.io/distroless/base-debian12@sha256:9dce90e688a57e59ce473ff7bc4c80bc8fe52d2303b4d99b44f297310bbd2210
+# The DaemonSet picks the uid: non-root by default (the kubelet source); uid 0 only with the
+# file-source component (the kubelet's PEM is 0600 root).
+FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="kubelet-server-cert-untaint" \
       org.opencontainers.image.description="Removes a node's startup taint once the kubelet serves a valid TLS certificate" \
       org.opencontainers.image.licenses="Apache-2.0"
-COPY --from=build /opt/kscu /opt/kscu
+# Two layers: the runtime changes with the JDK, the app (jar, options, AOT cache) with every release, so
+# an upgrade pulls only the second.
+COPY --from=build /opt/kscu/jre /opt/kscu/jre
+COPY --from=build /opt/kscu/app /opt/kscu/app
 # jvm.options is sized for the DaemonSet's 64Mi limit (serial GC, 24 MiB heap, C1 only). Exec form:
 # the JVM is PID 1 and gets SIGTERM itself, and exits 0 on it.
 ENTRYPOINT ["/opt/kscu/jre/bin/java", "@/opt/kscu/app/jvm.options", "-XX:AOTCache=/opt/kscu/app/app.aot", \

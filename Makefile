@@ -95,7 +95,7 @@ lint: tools ## Shellcheck every script; actionlint the GitHub workflows (and the
 	$(TOOLS_BIN)/actionlint -shellcheck=$$(command -v shellcheck)
 
 .PHONY: e2e-node
-e2e-node: e2e-check-local-node check-jdk tools runtime ## E2e scenarios on this host: real kubelet, containerd, serving CSR (root; target/e2e).
+e2e-node: e2e-check-local-node check-jdk tools test-classpath ## E2e scenarios on this host: real kubelet, containerd, the image the Dockerfile builds (buildah), serving CSR (root; target/e2e).
 	bash e2e/run.sh local-node
 
 .PHONY: e2e

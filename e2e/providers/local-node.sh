@@ -40,12 +40,12 @@ POD_LOGS_DIR=$LN_STATE/pod-logs
 provider_preflight() {
 	((EUID == 0)) || die "local-node needs root (containerd, kubelet, mounts)"
 	local missing=()
-	for tool in containerd containerd-shim-runc-v2 runc ctr ip jq setsid unshare; do
+	for tool in containerd containerd-shim-runc-v2 runc ctr ip jq setsid unshare buildah gcc; do
 		command -v "$tool" >/dev/null || missing+=("$tool")
 	done
 	[[ -x /usr/lib/cni/bridge ]] || missing+=("/usr/lib/cni/bridge")
 	((${#missing[@]} == 0)) ||
-		die "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iproute2 jq util-linux)"
+		die "missing: ${missing[*]} (apt-get install containerd runc containernetworking-plugins iproute2 jq util-linux buildah gcc)"
 }
 
 # The binaries of make tools, and the test classes that make the cluster's PKI.
@@ -228,9 +228,10 @@ ln_start_kubelet() {
 	eventually 60 kctl get node "$LN_NODE"
 }
 
+# The agent's image from the Dockerfile (buildah, local stand-ins for its base images), and the pause
+# image the node's containerd runs.
 provider_build_images() {
-	[[ -x $E2E_REPO/target/runtime/jre/bin/java ]] || die "target/runtime is missing: run make runtime"
-	bash "$E2E_REPO/e2e/image/build-oci.sh" "$E2E_REPO/target/runtime" "$E2E_IMAGES"
+	bash "$E2E_REPO/e2e/image/build.sh" "$E2E_IMAGES"
 }
 
 provider_load_images() {
