@@ -41,12 +41,7 @@ class HelmIT {
 
     HelmIT(ControlPlane cp) {
         this.cp = cp;
-        for (String helm : List.of("helm", "helm4")) {
-            if (!Files.isExecutable(ControlPlane.toolsBin().resolve(helm))) {
-                throw new IllegalStateException("the chart tests need " + ControlPlane.toolsBin().resolve(helm)
-                        + ": run `make tools` (builds helm v3 and v4 from their Go modules, cached per version)");
-            }
-        }
+        ControlPlane.requireTools("the chart tests", "helm", "helm4");
     }
 
     /** Each chart setting beside the kustomize component that does the same. */

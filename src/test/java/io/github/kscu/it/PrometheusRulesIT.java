@@ -37,11 +37,7 @@ class PrometheusRulesIT {
 
     @BeforeAll
     static void writeRuleFileAndTests() throws IOException {
-        promtool = ControlPlane.toolsBin().resolve("promtool");
-        if (!Files.isExecutable(promtool)) {
-            throw new IllegalStateException("the rules tests need " + promtool + ": run `make tools`"
-                    + " (builds promtool from the Prometheus Go module, cached per version)");
-        }
+        promtool = ControlPlane.requireTools("the rules tests", "promtool").resolve("promtool");
         Map<String, Object> rule = new Yaml(new LoaderOptions()).load(Files.readString(RULE));
         assertThat(rule).containsEntry("kind", "PrometheusRule");
         Files.writeString(dir.resolve("rules.yaml"), new Yaml().dump(rule.get("spec")));

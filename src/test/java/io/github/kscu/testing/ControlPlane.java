@@ -86,12 +86,21 @@ public final class ControlPlane implements AutoCloseable {
 
     /** Where {@code make tools} linked the binaries; a missing one fails loudly rather than skipping. */
     public static Path toolsBin() {
+        return requireTools("integration tests", "etcd", "kube-apiserver", "kubectl", "kustomize");
+    }
+
+    /**
+     * The directory of {@code make tools}, once it holds every one of {@code names} (binaries, or the
+     * CRD directory and stage file it links too); otherwise {@code tier} fails loudly with the command that
+     * builds them, rather than being skipped.
+     */
+    public static Path requireTools(String tier, String... names) {
         String configured = System.getProperty("kscu.tools.bin", System.getenv("KSCU_TOOLS_BIN"));
         Path p = Path.of(configured != null ? configured : "bin/tools").toAbsolutePath();
-        for (String b : List.of("etcd", "kube-apiserver", "kubectl", "kustomize")) {
-            if (!Files.isExecutable(p.resolve(b))) {
-                throw new IllegalStateException("integration tests need " + p.resolve(b) + ": run `make tools`"
-                        + " (builds etcd, Kubernetes and kustomize from Go modules, cached per version)");
+        for (String b : names) {
+            if (!Files.exists(p.resolve(b))) {
+                throw new IllegalStateException(tier + " need " + p.resolve(b) + ": run `make tools` (builds the test"
+                        + " tools from their Go modules, cached per version)");
             }
         }
         return p;

@@ -3,10 +3,8 @@ package io.github.kscu.testing;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.List;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -35,14 +33,8 @@ public final class KarpenterStack {
 
     /** Installs the CRDs and the test's admission policies, then starts the scheduler, kwok and Karpenter. */
     public static KarpenterStack start(ControlPlane cp) throws IOException, InterruptedException {
-        Path bin = ControlPlane.toolsBin();
-        for (String t : List.of("karpenter", "kwok", "kube-scheduler", "kube-controller-manager",
-                "karpenter-crds", "kwok-stages.yaml")) {
-            if (!Files.exists(bin.resolve(t))) {
-                throw new IllegalStateException("the Karpenter tier needs " + bin.resolve(t) + ": run `make tools`"
-                        + " (builds Karpenter's kwok provider and kwok from their Go modules, cached per version)");
-            }
-        }
+        Path bin = ControlPlane.requireTools("the Karpenter tier's tests", "karpenter", "kwok", "kube-scheduler",
+                "kube-controller-manager", "karpenter-crds", "kwok-stages.yaml");
         cp.tool("kubectl", null, "apply", "--server-side", "--field-manager=kscu-test", "-f",
                 bin.resolve("karpenter-crds").toRealPath().toString());
         cp.tool("kubectl", null, "wait", "--for=condition=Established", "--timeout=60s", "crd", "--all");

@@ -32,11 +32,8 @@ public final class Toxiproxy implements AutoCloseable {
 
     /** Starts {@code toxiproxy-server} and a proxy from a free loopback port to {@code upstream}. */
     public static Toxiproxy start(ControlPlane cp, String upstream) throws IOException, InterruptedException {
-        String bin = ControlPlane.toolsBin().resolve("toxiproxy-server").toString();
-        if (!java.nio.file.Files.isExecutable(java.nio.file.Path.of(bin))) {
-            throw new IllegalStateException("the fault tier needs " + bin + ": run `make tools` (builds Toxiproxy"
-                    + " from github.com/Shopify/toxiproxy/v2, cached per version)");
-        }
+        String bin = ControlPlane.requireTools("the fault tier's tests", "toxiproxy-server").resolve("toxiproxy-server")
+                .toString();
         int apiPort = ControlPlane.freePort();
         String api = "http://127.0.0.1:" + apiPort;
         OkHttpClient probe = new OkHttpClient.Builder().callTimeout(Duration.ofSeconds(1)).build();
