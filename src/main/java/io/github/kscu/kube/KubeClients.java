@@ -24,7 +24,9 @@ public final class KubeClients {
             if (System.getenv("KUBERNETES_SERVICE_HOST") == null) {
                 throw new IOException("not running in a cluster (KUBERNETES_SERVICE_HOST is unset): pass --kubeconfig");
             }
-            return ClientBuilder.cluster().build();
+            LeanApiClient client = new LeanApiClient();
+            ClientBuilder.cluster().setApiClient(client).build();
+            return client.applyTls();
         }
         KubeConfig config;
         try (Reader reader = Files.newBufferedReader(kubeconfig, StandardCharsets.UTF_8)) {
@@ -36,7 +38,8 @@ public final class KubeClients {
         if (config.getServer() == null) {
             throw new IOException("kubeconfig " + kubeconfig + " has no current context with a cluster server");
         }
-        ClientBuilder builder = ClientBuilder.kubeconfig(config);
+        LeanApiClient lean = new LeanApiClient();
+        ClientBuilder builder = ClientBuilder.kubeconfig(config).setApiClient(lean);
         byte[] cert = config.getDataOrFileRelative(config.getClientCertificateData(), config.getClientCertificateFile());
         byte[] key = config.getDataOrFileRelative(config.getClientKeyData(), config.getClientKeyFile());
         if (cert != null && key != null) {
@@ -51,7 +54,8 @@ public final class KubeClients {
             });
         }
         try {
-            return builder.build();
+            builder.build();
+            return lean.applyTls();
         } catch (IllegalArgumentException e) {
             throw new IOException(e.getMessage(), e);
         }
