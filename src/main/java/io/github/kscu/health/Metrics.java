@@ -31,27 +31,31 @@ public final class Metrics {
     private volatile State current;
 
     public Metrics(Supplier<Instant> now) {
+        // Without exemplars: they tie samples to OpenTelemetry traces, which the agent has none of, and each
+        // metric with them looks for a tracer and shares a scheduler thread that rate-limits sampling.
         requests = Counter.builder().name("kscu_api_requests_total")
                 .help("Kubernetes API requests by verb and HTTP status (no-response when there was none).")
-                .labelNames("verb", "code").register(registry);
+                .labelNames("verb", "code").withoutExemplars().register(registry);
         outcomes = Counter.builder().name("kscu_outcomes_total")
                 .help("Outcomes, by the reason also used for Events and logs.")
-                .labelNames("reason").register(registry);
+                .labelNames("reason").withoutExemplars().register(registry);
         removals = Counter.builder().name("kscu_taint_removals_total")
-                .help("Successful removals of the configured taint(s), re-removals included.").register(registry);
+                .help("Successful removals of the configured taint(s), re-removals included.").withoutExemplars()
+                .register(registry);
         readds = Counter.builder().name("kscu_taint_readds_total")
-                .help("Times the configured taint came back after it had been removed.").register(registry);
+                .help("Times the configured taint came back after it had been removed.").withoutExemplars()
+                .register(registry);
         certTimeouts = Counter.builder().name("kscu_cert_timeouts_total")
                 .help("Times the serving certificate was not valid within --cert-check-duration.")
-                .register(registry);
+                .withoutExemplars().register(registry);
         state = Gauge.builder().name("kscu_state").help("1 for the agent's current state, 0 for the others.")
-                .labelNames("state").register(registry);
+                .labelNames("state").withoutExemplars().register(registry);
         timeToCert = Histogram.builder().name("kscu_time_to_cert_seconds")
                 .help("From agent start to the serving certificate first being valid.")
-                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().register(registry);
+                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().withoutExemplars().register(registry);
         certToUntaint = Histogram.builder().name("kscu_cert_to_untaint_seconds")
                 .help("From the serving certificate being valid to the taint being removed (read back).")
-                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().register(registry);
+                .classicUpperBounds(LATENCY_BUCKETS).classicOnly().withoutExemplars().register(registry);
         GaugeWithCallback.builder().name("kscu_serving_cert_expiry_seconds")
                 .help("Seconds until the serving certificate seen last expires (negative: expired).")
                 .callback(cb -> {
