@@ -14,6 +14,8 @@ import io.github.kscu.kube.KubeClients;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.LimitedAgent;
+import io.github.kscu.testing.MemoryCgroup;
 import io.github.kscu.testing.TestCerts;
 import io.github.kscu.testing.TestSettings;
 import io.kubernetes.client.openapi.ApiClient;
@@ -57,7 +59,8 @@ public final class Bench {
             throw new IllegalStateException("run `make runtime` first: " + RUNTIME + " has no AOT cache");
         }
         Files.createDirectories(OUT);
-        int scaleNodes = Integer.getInteger("bench.nodes", 1000);
+        int scaleNodes = Integer.getInteger("bench.nodes", 5000);
+        int smallScale = Integer.getInteger("bench.small-nodes", 1000);
         Map<String, Object> summary = new LinkedHashMap<>();
         Map<String, Object> details = new LinkedHashMap<>();
         try (ControlPlane cp = ControlPlane.start(ControlPlane.Options.DEFAULT)) {
@@ -72,8 +75,8 @@ public final class Bench {
 
             Path probeCa = Files.writeString(cp.dir().resolve("bench-ca.crt"), CA.certificatePem());
             double[] probe = latency(cp, kubeconfig, 50, "probe-latency-", (int) KubeletCertSource.PROBE_INTERVAL.toMillis(), node -> kubeletStage(probeCa, node));
-            summary.put("latency_kubelet_p50_ms", pct(probe, 50));
-            summary.put("latency_kubelet_p99_ms", pct(probe, 99));
+            summary.put("kubelet_latency_p50_ms", pct(probe, 50));
+            summary.put("kubelet_latency_p99_ms", pct(probe, 99));
             details.put("latency_kubelet_ms", Map.of("p50", pct(probe, 50), "p90", pct(probe, 90), "p99",
                     pct(probe, 99), "max", probe[probe.length - 1], "trials", probe.length));
             say("latency kubelet source: p50 %.1f ms, p90 %.1f, p99 %.1f, max %.1f", pct(probe, 50), pct(probe, 90),
@@ -87,38 +90,64 @@ public final class Bench {
 
             double noAot = coldStart(cp, kubeconfig, false, 10);
             double aot = coldStart(cp, kubeconfig, true, 10);
+            double startFloor = coldStartFloor(10);
             summary.put("cold_start_aot_ms", aot);
+            summary.put("cold_start_floor_ms", startFloor);
             summary.put("cold_start_no_aot_ms", noAot);
-            say("cold start to first API answer (median of 10): %.0f ms with AOT cache, %.0f ms without", aot, noAot);
+            say("cold start to first API answer (median of 10): %.0f ms with AOT cache, %.0f ms without; floor (bare"
+                    + " JVM to main) %.0f ms", aot, noAot, startFloor);
 
             Map<String, Double> mem = memory(cp, kubeconfig);
+            Map<String, Double> memFloor = memoryFloor();
             summary.put("rss_mib", mem.get("rss"));
+            summary.put("rss_floor_mib", memFloor.get("rss"));
+            summary.put("anon_mib", mem.get("anon"));
+            summary.put("anon_floor_mib", memFloor.get("anon"));
             summary.put("pss_mib", mem.get("pss"));
+            summary.put("pss_floor_mib", memFloor.get("pss"));
             summary.put("heap_used_mib", mem.get("heap"));
             details.put("memory_mib", mem);
-            say("steady state: RSS %.1f MiB (anonymous %.1f), PSS %.1f MiB, heap used %.1f MiB", mem.get("rss"),
-                    mem.get("anon"), mem.get("pss"), mem.get("heap"));
+            details.put("memory_floor_mib", memFloor);
+            say("steady state: RSS %.1f MiB (anonymous %.1f), PSS %.1f MiB, heap used %.1f MiB; floor (bare JVM):"
+                    + " RSS %.1f (anonymous %.1f), PSS %.1f", mem.get("rss"), mem.get("anon"), mem.get("pss"),
+                    mem.get("heap"), memFloor.get("rss"), memFloor.get("anon"), memFloor.get("pss"));
+
+            Map<String, Object> limits = memoryLimits(cp);
+            summary.put("memory_limit_mib", limits.get("shipped_mib"));
+            summary.put("memory_limit_lowest_mib", limits.get("lowest_mib"));
+            details.put("memory_limit", limits);
+            say("memory limit: shipped %s Mi; lowest that works from a cold page cache %s Mi (readahead %s KiB); at"
+                    + " this host's readahead (%s KiB) %s Mi", limits.get("shipped_mib"), limits.get("lowest_mib"),
+                    limits.get("readahead_kb"), limits.get("host_readahead_kb"), limits.get("lowest_host_readahead_mib"));
 
             Map<String, Object> layers = imageLayers();
             summary.put("image_app_layers_mb", layers.get("app_layers_mb"));
             details.put("image", layers);
             say("image layers (gzip): %s", layers);
 
-            Map<String, Object> scale = scale(cp, kubeconfig, scaleNodes, "scale");
-            summary.put("scale_1000_seconds", scale.get("seconds"));
-            summary.put("scale_node_requests_per_node", scale.get("node_requests_per_node"));
-            summary.put("scale_total_requests_per_node", scale.get("total_requests_per_node"));
-            summary.put("scale_left_tainted", scale.get("left_tainted"));
-            details.put("scale", scale);
-            say("scale: %s", scale);
         }
-        try (ControlPlane throttled = ControlPlane.start(ControlPlane.Options.inflight(20, 10))) {
-            Map<String, Object> scale = scale(throttled, throttled.agentKubeconfig(), scaleNodes, "throttled");
-            summary.put("scale_throttled_seconds", scale.get("seconds"));
-            summary.put("scale_throttled_left_tainted", scale.get("left_tainted"));
-            summary.put("scale_throttled_429s", scale.get("retries_429"));
-            details.put("scale_throttled", scale);
-            say("scale, throttled apiserver (--max-requests-inflight=20, mutating 10): %s", scale);
+        // Each scale run on a control plane of its own: the nodes of one run would otherwise slow the
+        // next one's LISTs and watches.
+        for (int n : new int[] {smallScale, scaleNodes}) {
+            try (ControlPlane cp = ControlPlane.start(ControlPlane.Options.DEFAULT)) {
+                Map<String, Object> scale = scale(cp, cp.agentKubeconfig(), n, "scale");
+                String key = n == scaleNodes ? "scale" : "scale_" + n;
+                summary.put("scale_" + n + "_seconds", scale.get("seconds"));
+                summary.put(key + "_node_requests_per_node", scale.get("node_requests_per_node"));
+                summary.put(key + "_total_requests_per_node", scale.get("total_requests_per_node"));
+                summary.put(key + "_left_tainted", scale.get("left_tainted"));
+                details.put("scale_" + n, scale);
+                say("scale, %d nodes: %s", n, scale);
+            }
+            try (ControlPlane throttled = ControlPlane.start(ControlPlane.Options.inflight(20, 10))) {
+                Map<String, Object> scale = scale(throttled, throttled.agentKubeconfig(), n, "throttled");
+                String key = n == scaleNodes ? "scale_throttled" : "scale_" + n + "_throttled";
+                summary.put(key + "_seconds", scale.get("seconds"));
+                summary.put(key + "_left_tainted", scale.get("left_tainted"));
+                summary.put(key + "_429s", scale.get("retries_429"));
+                details.put("scale_" + n + "_throttled", scale);
+                say("scale, %d nodes, throttled apiserver (--max-requests-inflight=20, mutating 10): %s", n, scale);
+            }
         }
         details.put("machine", machine());
         var gson = new GsonBuilder().setPrettyPrinting().create();
@@ -362,6 +391,116 @@ public final class Bench {
         return (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
     }
 
+    /** The bare JVM of {@link IdleFloor}: the runtime's java, its options, nothing of the agent. */
+    private static ProcessBuilder idleFloor() {
+        return new ProcessBuilder(RUNTIME.resolve("jre/bin/java").toString(), "@" + RUNTIME.resolve("app/jvm.options"),
+                "-cp", Path.of("target/test-classes").toAbsolutePath().toString(), IdleFloor.class.getName());
+    }
+
+    /** Process start → {@link IdleFloor}'s first line, median in ms: the JVM's own start-up. */
+    private static double coldStartFloor(int runs) throws Exception {
+        double[] ms = new double[runs];
+        for (int i = 0; i < runs; i++) {
+            Path log = OUT.resolve("cold-floor.log");
+            long start = System.currentTimeMillis();
+            Process p = idleFloor().redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            try {
+                String line = awaitLine(log, "idle floor started", p);
+                Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
+                ms[i] = at.toEpochMilli() - start;
+            } finally {
+                p.destroy();
+                p.waitFor(10, TimeUnit.SECONDS);
+            }
+        }
+        Arrays.sort(ms);
+        return (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+    }
+
+    /** RSS, anonymous and PSS of {@link IdleFloor}, as long after its start as the agent's are measured. */
+    private static Map<String, Double> memoryFloor() throws Exception {
+        Process p = idleFloor().redirectErrorStream(true).redirectOutput(OUT.resolve("memory-floor.log").toFile())
+                .start();
+        try {
+            Thread.sleep(12_000);
+            return memoryOf(p.pid());
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * The shipped limit, and the lowest limit under which a cold start works (taint removed within 10 s of
+     * the certificate, no OOM kill), found by bisection in steps of 2 Mi: first with the disk's readahead at
+     * Linux's default, then, if this host's is larger, at that.
+     */
+    private static Map<String, Object> memoryLimits(ControlPlane cp) throws Exception {
+        Map<String, Object> out = new LinkedHashMap<>();
+        long shipped = LimitedAgent.shippedLimitMib(cp);
+        out.put("shipped_mib", shipped);
+        if (!"root".equals(System.getProperty("user.name"))) {
+            out.put("lowest_mib", null);
+            out.put("not_measured", "a memory cgroup needs root");
+            say("memory limit: not measured, a memory cgroup needs root");
+            return out;
+        }
+        List<Map<String, Object>> trials = new ArrayList<>();
+        int hostKb;
+        try (MemoryCgroup.Readahead ra = MemoryCgroup.kernelDefaultReadahead(RUNTIME)) {
+            hostKb = ra.beforeKb();
+            out.put("readahead_kb", ra.nowKb());
+            out.put("lowest_mib", lowestLimit(cp, 16, 96, ra.nowKb(), trials));
+        }
+        if (hostKb > MemoryCgroup.DEFAULT_READAHEAD_KB) {
+            out.put("host_readahead_kb", hostKb);
+            out.put("lowest_host_readahead_mib", lowestLimit(cp, 32, 160, hostKb, trials));
+        }
+        out.put("trials", trials);
+        return out;
+    }
+
+    /** Bisection between a limit taken to fail and one that must work; null if even {@code works} fails. */
+    private static Integer lowestLimit(ControlPlane cp, int fails, int works, int readaheadKb,
+            List<Map<String, Object>> trials) throws Exception {
+        if (!limitWorks(cp, works, readaheadKb, trials)) {
+            return null;
+        }
+        while (works - fails > 2) {
+            int mid = (fails + works) / 4 * 2;
+            if (limitWorks(cp, mid, readaheadKb, trials)) {
+                works = mid;
+            } else {
+                fails = mid;
+            }
+        }
+        return works;
+    }
+
+    private static boolean limitWorks(ControlPlane cp, int limitMib, int readaheadKb, List<Map<String, Object>> trials)
+            throws Exception {
+        String node = "limit-" + readaheadKb + "k-" + limitMib + "mi";
+        cp.kube().createNode(node, TAINT + ":NoSchedule");
+        Path dir = Files.createDirectories(OUT.resolve("limits/" + node));
+        Map<String, Object> trial = new LinkedHashMap<>();
+        trial.put("limit_mib", limitMib);
+        trial.put("readahead_kb", readaheadKb);
+        try (LimitedAgent agent = LimitedAgent.start(cp, RUNTIME, node, limitMib, dir)) {
+            Thread.sleep(3_000);
+            TestCerts.serving(CA, node).installLikeKubelet(agent.cert());
+            long t0 = System.nanoTime();
+            boolean untainted = LimitedAgent.awaitUntainted(cp.kube(), node, java.time.Duration.ofSeconds(10));
+            boolean ok = untainted && agent.process().isAlive() && agent.cgroup().oomKills() == 0;
+            trial.put("works", ok);
+            trial.put("untaint_ms", untainted ? (System.nanoTime() - t0) / 1e6 : null);
+            trial.put("limit_hits", agent.cgroup().limitHits());
+            trial.put("oom_kills", agent.cgroup().oomKills());
+            trials.add(trial);
+            say("memory limit %d Mi, readahead %d KiB: %s", limitMib, readaheadKb, trial);
+            return ok;
+        }
+    }
+
     private static String awaitLine(Path log, String text, Process p) throws Exception {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
         while (System.nanoTime() < deadline) {
@@ -396,19 +535,25 @@ public final class Bench {
                 Thread.sleep(50);
             }
             Thread.sleep(10_000);
-            Map<String, Double> out = new LinkedHashMap<>();
-            Map<String, Long> status = procKb(Path.of("/proc", Long.toString(p.pid()), "status"));
-            Map<String, Long> rollup = procKb(Path.of("/proc", Long.toString(p.pid()), "smaps_rollup"));
-            out.put("rss", status.get("VmRSS") / 1024.0);
-            out.put("anon", status.get("RssAnon") / 1024.0);
-            out.put("file", status.get("RssFile") / 1024.0);
-            out.put("pss", rollup.get("Pss") / 1024.0);
+            Map<String, Double> out = memoryOf(p.pid());
             out.put("heap", heapUsedMib(p.pid()));
             return out;
         } finally {
             p.destroy();
             p.waitFor(10, TimeUnit.SECONDS);
         }
+    }
+
+    /** VmRSS, RssAnon, RssFile ({@code /proc/PID/status}) and Pss ({@code smaps_rollup}) in MiB. */
+    private static Map<String, Double> memoryOf(long pid) throws IOException {
+        Map<String, Double> out = new LinkedHashMap<>();
+        Map<String, Long> status = procKb(Path.of("/proc", Long.toString(pid), "status"));
+        Map<String, Long> rollup = procKb(Path.of("/proc", Long.toString(pid), "smaps_rollup"));
+        out.put("rss", status.get("VmRSS") / 1024.0);
+        out.put("anon", status.get("RssAnon") / 1024.0);
+        out.put("file", status.get("RssFile") / 1024.0);
+        out.put("pss", rollup.get("Pss") / 1024.0);
+        return out;
     }
 
     private static Map<String, Long> procKb(Path file) throws IOException {
@@ -535,7 +680,7 @@ public final class Bench {
         out.put("certs_issued_seconds", issueSeconds);
         out.put("seconds", seconds);
         out.put("left_tainted", left);
-        out.put("node_requests_per_node", (get + patch) / (double) n);
+        out.put("node_requests_per_node", (get + patch + watch) / (double) n);
         out.put("total_requests_per_node", (get + patch + watch + events) / (double) n);
         out.put("get", get);
         out.put("patch", patch);

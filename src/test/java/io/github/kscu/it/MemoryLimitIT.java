@@ -12,8 +12,6 @@ import io.github.kscu.testing.TestCerts;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
@@ -31,10 +29,7 @@ class MemoryLimitIT {
 
     @Test
     void agentWorksWithinTheManifestsMemoryLimitFromAColdPageCache(ControlPlane cp, @TempDir Path dir) throws Exception {
-        String rendered = cp.tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
-        Matcher m = Pattern.compile("limits:\\s*\\n\\s*memory: (\\d+)Mi").matcher(rendered);
-        assertThat(m.find()).as("a memory limit in Mi in the DaemonSet").isTrue();
-        long limitMib = Long.parseLong(m.group(1));
+        long limitMib = LimitedAgent.shippedLimitMib(cp);
         assertThat(limitMib).as("the shipped limit (the issue's target)").isLessThanOrEqualTo(64);
 
         Kube kube = cp.kube();

@@ -39,7 +39,8 @@ class RuntimeIT {
         Process p = ImageCommand.agent(RUNTIME, TestSettings.agent(node, cp.agentKubeconfig(), cert, "LOG_FORMAT", "json", "SETTLE_DURATION",
                 "1h"),
                 "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"), "-XX:AOTMode=on",
-                "-Xlog:aot=info:file=" + dir.resolve("aot.log"))
+                "-Xlog:aot=info:file=" + dir.resolve("aot.log"),
+                "-Xlog:class+load=info:file=" + dir.resolve("classes.log"))
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         try {
             await().atMost(Duration.ofSeconds(30)).until(() -> kube.taints(node).isEmpty() || !p.isAlive());
@@ -53,5 +54,13 @@ class RuntimeIT {
         assertThat(Files.readString(dir.resolve("aot.log"))).contains("Opened AOT cache")
                 .doesNotContain("Unable to use AOT cache").doesNotContain("disabled");
         assertThat(Files.readString(RUNTIME.resolve("modules.txt"))).doesNotContain("java.desktop");
+        // LeanApiClient: client-java's model JSON set-up (784 classes) and the JDK's default trust store
+        // (~140 CA certificates) stay out of the agent, and of its AOT cache with it.
+        String classes = Files.readString(dir.resolve("classes.log"));
+        assertThat(classes).as("classes loaded").contains("io.github.kscu.kube.LeanApiClient ")
+                .doesNotContain("io.kubernetes.client.openapi.JSON ")
+                .doesNotContain("io.kubernetes.client.openapi.models.")
+                .doesNotContain("sun.security.ssl.TrustStoreManager ")
+                .doesNotContain("io.prometheus.metrics.core.util.Scheduler ");
     }
 }

@@ -5,6 +5,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The image's command line under a memory limit, started as on a fresh node: the page cache dropped first
@@ -44,6 +46,16 @@ public final class LimitedAgent implements AutoCloseable {
             cgroup.close();
             throw e;
         }
+    }
+
+    /** The DaemonSet's memory limit in Mi, as kustomize/base renders it. */
+    public static long shippedLimitMib(ControlPlane cp) throws IOException, InterruptedException {
+        String rendered = cp.tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
+        Matcher m = Pattern.compile("limits:\\s*\\n\\s*memory: (\\d+)Mi").matcher(rendered);
+        if (!m.find()) {
+            throw new IllegalStateException("no memory limit in Mi in the DaemonSet kustomize/base renders");
+        }
+        return Long.parseLong(m.group(1));
     }
 
     /** Where the kubelet would publish the serving certificate. */
