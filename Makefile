@@ -74,7 +74,7 @@ demo: check-jdk tools runtime ## Run the agent against a local control plane: a 
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
 
 .PHONY: bench
-bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory, image layers, 1000-node scale (target/bench).
+bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory and its floor, memory limits (root), image layers, 1000 and 5000 nodes (target/bench).
 	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.bench.Bench
 
 ##@ Test

@@ -37,8 +37,10 @@ import okhttp3.Response;
 import okio.BufferedSource;
 
 /**
- * {@code make bench}: latency, cold start, memory, image layers and 1000-node scale, on the real control
- * plane of the test suite. Reports figures (target/bench/*.json); never fails on a missed target.
+ * {@code make bench}: latency, cold start, memory (each beside its floor, a bare JVM from the same runtime
+ * with the same options), the memory limit a cold start needs (root: a memory cgroup), image layers, and
+ * 1000 and 5000 nodes, on the real control plane of the test suite. Reports figures
+ * (target/bench/*.json); never fails on a missed target.
  */
 public final class Bench {
     private static final String TAINT = "example.com/kubelet-no-server-cert";

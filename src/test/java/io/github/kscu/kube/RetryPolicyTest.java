@@ -32,6 +32,16 @@ class RetryPolicyTest {
 
     @ParameterizedTest
     @ValueSource(ints = {429, 500, 503, ApiFailure.NO_RESPONSE})
+    void throttledOrUnansweredWritesBackOffWithoutReadingTheNodeAgain(int code) {
+        for (int attempt = 1; attempt <= 3; attempt++) {
+            RetryPolicy.Decision d = policy.afterFailure(status(code), attempt, Duration.ZERO);
+            assertThat(d.delay()).isPositive();
+            assertThat(d.refetch()).as("the watch holds the node; only a conflict says it is stale").isFalse();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {429, 500, 503, ApiFailure.NO_RESPONSE})
     void eventsRetryWhatCanPassAFewTimes(int code) {
         for (int attempt = 1; attempt < RetryPolicy.EVENT_ATTEMPTS; attempt++) {
             assertThat(policy.afterEventFailure(status(code), attempt)).hasValueSatisfying(d ->
@@ -60,9 +70,14 @@ class RetryPolicyTest {
     }
 
     @Test
-    void retryAfterIsHonouredAndCapped() {
-        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1, Duration.ZERO).delay())
-                .isEqualTo(Duration.ofSeconds(3));
+    void retryAfterIsHonouredSpreadUpToTwiceItAndCapped() {
+        Set<Duration> seen = new HashSet<>();
+        for (int i = 0; i < 50; i++) {
+            Duration d = policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(3), "x"), 1, Duration.ZERO).delay();
+            assertThat(d).isBetween(Duration.ofSeconds(3), Duration.ofSeconds(6));
+            seen.add(d);
+        }
+        assertThat(seen).as("spread, not in lockstep").hasSizeGreaterThan(10);
         assertThat(policy.afterFailure(new ApiFailure(503, Duration.ofSeconds(3600), "x"), 1, Duration.ZERO).delay())
                 .isEqualTo(RetryPolicy.CAP);
         assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1, Duration.ZERO).delay()).isZero();
