@@ -1,5 +1,6 @@
 package io.github.kscu.agent;
 
+import io.github.kscu.cert.CertCheck;
 import io.github.kscu.config.Settings.OnCertTimeout;
 import java.time.Clock;
 import java.time.Duration;
@@ -50,6 +51,23 @@ final class CertWait {
     /** Why the certificate is not usable; meaningful only when {@link #certUsable()} is false. */
     String describeProblem() {
         return watch == null ? "certificate check skipped" : watch.describeProblem();
+    }
+
+    /**
+     * The certificate that permits removal, for notes: {@code serving certificate <subject> valid until
+     * <notAfter>}, what the removal rests on when it is not usable, or {@code null} with
+     * {@code --skip-cert-check}.
+     */
+    String describeCertificate() {
+        if (watch == null) {
+            return null;
+        }
+        CertCheck.Valid v = watch.valid(clock.instant());
+        if (v != null) {
+            return "serving certificate " + v.subject() + " valid until " + v.notAfter();
+        }
+        return "serving certificate not valid (" + watch.describeProblem() + ")"
+                + (failOpen && watch.timedOut() ? ", removed under on-cert-timeout=remove-taint" : "");
     }
 
     /** Returns once removal is permitted; never gives up on its own, only an interrupt ends it early. */

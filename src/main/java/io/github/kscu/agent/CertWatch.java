@@ -98,6 +98,11 @@ final class CertWatch implements Runnable {
         return latest instanceof CertCheck.Valid v && !now.isAfter(v.notAfter());
     }
 
+    /** The certificate when it is usable now, else {@code null}. */
+    CertCheck.Valid valid(Instant now) {
+        return latest instanceof CertCheck.Valid v && !now.isAfter(v.notAfter()) ? v : null;
+    }
+
     /** False until the first check is done: "not valid yet" and "not looked yet" differ at start. */
     boolean checked() {
         return latest != null;
@@ -217,7 +222,9 @@ final class CertWatch implements Runnable {
             LOG.warn("serving certificate does not name this node node={} subject={} detail={}", node,
                     Fields.quote(valid.subject()), Fields.quote(valid.identityWarning()));
         }
-        reporter.report(Reason.SERVING_CERTIFICATE_READY, "Kubelet serving certificate is valid until "
+        // Logged and counted, not posted: the StartupTaintRemoved Event that normally follows names this
+        // certificate, and the remover posts this reason itself when removal has to wait (Karpenter).
+        reporter.record(Reason.SERVING_CERTIFICATE_READY, "Kubelet serving certificate is valid until "
                 + valid.notAfter() + " (" + valid.subject() + ")");
     }
 

@@ -18,6 +18,12 @@ import org.tinylog.TaggedLogger;
  * the Node. Events are best effort and posted on their own virtual thread, so a slow or throttled
  * apiserver never delays the taint removal; only failures that can pass (429, 5xx, no response) are
  * retried, a few times ({@link RetryPolicy#afterEventFailure}).
+ *
+ * <p>An outcome that the normal bootstrap always has and that another Event already tells
+ * ({@code ServingCertificateReady}, whose certificate the {@code StartupTaintRemoved} note names) is
+ * only logged and counted ({@link #record}): an Event is a write on the apiserver, and a fleet that
+ * boots together makes thousands at once. It is posted ({@link #post}) when it says something the
+ * others do not, such as a removal that waits on Karpenter after the certificate is ready.
  */
 final class Reporter {
     private static final TaggedLogger LOG = Logger.tag("agent");
@@ -44,14 +50,25 @@ final class Reporter {
         this.changes = changes;
     }
 
+    /** Logs, counts and posts as an Event. */
     void report(Reason reason, String note) {
+        record(reason, note);
+        post(reason, note);
+    }
+
+    /** Logs and counts, without an Event. */
+    void record(Reason reason, String note) {
         metrics.outcome(reason);
         if ("Warning".equals(reason.eventType())) {
             LOG.warn("{} node={} reason={}", note, node, reason);
         } else {
             LOG.info("{} node={} reason={}", note, node, reason);
         }
-        Thread.ofVirtual().name("event-" + node).start(() -> post(reason, note));
+    }
+
+    /** Posts an Event, in the background, for an outcome already {@link #record recorded}. */
+    void post(Reason reason, String note) {
+        Thread.ofVirtual().name("event-" + node).start(() -> send(reason, note));
     }
 
     /** No more retries: Events still in flight give up after their current attempt. */
@@ -59,7 +76,7 @@ final class Reporter {
         closed = true;
     }
 
-    private void post(Reason reason, String note) {
+    private void send(Reason reason, String note) {
         NodeEvent event = new NodeEvent(node, nodeUid(), reason.eventType(), reason.value(), reason.action(), note);
         for (int attempt = 1; ; attempt++) {
             try {

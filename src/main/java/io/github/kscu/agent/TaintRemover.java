@@ -44,6 +44,8 @@ final class TaintRemover {
     private final Sleeper sleeper;
     private final Clock clock;
     private final Duration slowAfter;
+    /** ServingCertificateReady was posted while waiting on Karpenter: once per agent is enough. */
+    private boolean readyPosted;
 
     TaintRemover(String node, NodeApi api, NodeTracker tracker, CertWait certWait, Changes changes, Reporter reporter,
             StateRecorder state, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock, Duration slowAfter) {
@@ -122,6 +124,7 @@ final class TaintRemover {
                         LOG.info("waiting for Karpenter to register the node before removing the taint node={} "
                                 + "blocking_taint={}", node, Taints.KARPENTER_UNREGISTERED);
                         gateLogged = true;
+                        readyWhileGated();
                     }
                     state.set(State.WAITING_FOR_KARPENTER);
                     changes.await(seen, untilSlow(start, slowReported));
@@ -177,7 +180,28 @@ final class TaintRemover {
         }
     }
 
-    /** Reports what our PATCH removed; nothing when another writer removed it first. */
+    /**
+     * The certificate is ready but the taint stays: say so on the Node, once. In a normal bootstrap the
+     * StartupTaintRemoved Event names the certificate and ServingCertificateReady is only logged; a wait
+     * on Karpenter can last, and an operator looking at the Node then sees which side it waits for.
+     */
+    private void readyWhileGated() {
+        if (readyPosted || !certWait.certUsable()) {
+            return;
+        }
+        String cert = certWait.describeCertificate();
+        if (cert == null) {
+            return; // --skip-cert-check: no certificate to speak of
+        }
+        readyPosted = true;
+        reporter.post(Reason.SERVING_CERTIFICATE_READY, "Kubelet " + cert + "; waiting for Karpenter to register"
+                + " the node (" + Taints.KARPENTER_UNREGISTERED + ") before removing the startup taint");
+    }
+
+    /**
+     * Reports what our PATCH removed; nothing when another writer removed it first. The one Event of a
+     * normal bootstrap, so its note carries the certificate too (subject and expiry).
+     */
     private void done(String removed, boolean again, Instant since, int attempts) {
         if (removed == null) {
             return;
@@ -186,9 +210,10 @@ final class TaintRemover {
         if (!again) {
             metrics.certToUntaint(took);
         }
+        String cert = certWait.describeCertificate();
         reporter.report(Reason.STARTUP_TAINT_REMOVED, "Removed " + removed
                 + (again ? " again" : "") + " after " + took.toMillis() + "ms (" + attempts + " patch"
-                + (attempts == 1 ? "" : "es") + ")");
+                + (attempts == 1 ? "" : "es") + ")" + (cert == null ? "" : "; " + cert));
     }
 
     private Duration untilSlow(Instant start, boolean slowReported) {

@@ -53,7 +53,8 @@ public final class Wiring {
         RetryPolicy retry = new RetryPolicy(random);
         Changes changes = new Changes();
         StateRecorder state = new StateRecorder(node, metrics);
-        NodeTracker tracker = new NodeTracker(node, api, s.taints(), retry, sleeper, clock, random, changes);
+        NodeTracker tracker = new NodeTracker(node, api, s.taints(), retry, sleeper, clock, random, changes,
+                NodeTracker.FIRST_EVENT_GRACE);
         Reporter reporter = new Reporter(node, api, metrics, retry, sleeper, tracker::latest, changes);
         boolean failOpen = s.onCertTimeout() == Settings.OnCertTimeout.REMOVE_TAINT;
         CertWatch watch = s.skipCertCheck() || source == null ? null : new CertWatch(node, source,

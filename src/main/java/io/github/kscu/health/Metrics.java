@@ -101,6 +101,16 @@ public final class Metrics {
         return 0;
     }
 
+    /** Outcomes so far with this reason; for tests. */
+    public long outcomes(Reason reason) {
+        for (var point : outcomes.collect().getDataPoints()) {
+            if (reason.value().equals(point.getLabels().get("reason"))) {
+                return (long) point.getValue();
+            }
+        }
+        return 0;
+    }
+
     public void outcome(Reason reason) {
         outcomes.labelValues(reason.value()).inc();
         switch (reason) {

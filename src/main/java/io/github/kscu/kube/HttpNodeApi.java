@@ -74,9 +74,13 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     @Override
     public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
             throws ApiFailure, InterruptedException {
-        List<Pair> query = List.of(new Pair("fieldSelector", "metadata.name=" + node), new Pair("watch", "true"),
-                new Pair("resourceVersion", resourceVersion), new Pair("allowWatchBookmarks", "true"),
-                new Pair("timeoutSeconds", Long.toString(Math.max(1, timeout.toSeconds()))));
+        List<Pair> query = new ArrayList<>(List.of(new Pair("fieldSelector", "metadata.name=" + node),
+                new Pair("watch", "true"), new Pair("allowWatchBookmarks", "true"),
+                new Pair("timeoutSeconds", Long.toString(Math.max(1, timeout.toSeconds())))));
+        if (resourceVersion != null) {
+            // Without one, the apiserver first sends the node as it is now (a synthetic ADDED event).
+            query.add(new Pair("resourceVersion", resourceVersion));
+        }
         OkHttpClient watchHttp = http.newBuilder().callTimeout(Duration.ZERO)
                 .readTimeout(timeout.plusSeconds(30)).build();
         Call call = watchHttp.newCall(request("GET", "/api/v1/nodes", query, null, null));

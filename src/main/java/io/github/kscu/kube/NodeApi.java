@@ -17,8 +17,9 @@ public interface NodeApi {
 
     /**
      * Watches the node from {@code resourceVersion} until the server ends the watch after about
-     * {@code timeout}, passing every new state to {@code onChange}. Returns the last resourceVersion seen.
-     * A {@code 410 Gone} arrives as an {@link ApiFailure}: list again.
+     * {@code timeout}, passing every new state to {@code onChange}. Returns the last resourceVersion seen
+     * ({@code null} if none was). With a {@code null} resourceVersion the first state passed is the node as
+     * it is now, if it exists. A {@code 410 Gone} arrives as an {@link ApiFailure}: watch again without one.
      */
     String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
             throws ApiFailure, InterruptedException;

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.github.kscu.cert.CertCheck;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.Metrics;
+import io.github.kscu.health.Reason;
 import io.github.kscu.health.State;
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.taint.Taint;
@@ -114,7 +115,8 @@ class AgentTest {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
                 .failNext("create-event", new ApiFailure(429, Duration.ofMillis(1500), "throttled"),
                         new ApiFailure(403, null, "forbidden"));
-        start(settings(), fake, new FakeCertSource().makeValid());
+        // TaintRemovalSlow at once, then StartupTaintRemoved.
+        start(settings("TAINT_WATCHER_DURATION", "0"), fake, new FakeCertSource().makeValid());
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         // Two Events to post: one is throttled once and then recorded, the other is forbidden and dropped.
         await().atMost(WAIT).until(() -> fake.calls("create-event") == 3);
@@ -125,18 +127,27 @@ class AgentTest {
     }
 
     @Test
-    void validCertificateAtStartRemovesOnlyOurTaintWithOneGetAndOnePatch() throws Exception {
+    void validCertificateAtStartRemovesOnlyOurTaintWithOneWatchOnePatchAndOneEvent() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", FOREIGN, OUR_TAINT, taint("z.io/last", "NoExecute"));
-        start(settings(), fake, new FakeCertSource().makeValid());
+        FakeCertSource cert = new FakeCertSource().makeValid();
+        start(settings(), fake, cert);
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).extracting(Taint::key).containsExactly("team.io/gpu", "z.io/last");
-        assertThat(fake.calls("get")).isEqualTo(1);
+        // The watch's first event is the node: no GET before it, and the PATCH answer is the read-back.
+        assertThat(fake.calls("get")).isZero();
+        assertThat(fake.calls("watch")).isEqualTo(1);
         assertThat(fake.calls("patch")).isEqualTo(1);
         assertThat(agent.readiness().ready()).isTrue();
         assertThat(agent.state()).isEqualTo(State.DONE);
-        await().atMost(WAIT).until(() -> fake.eventReasons().size() == 2);
-        assertThat(fake.eventReasons()).containsExactlyInAnyOrder("ServingCertificateReady", "StartupTaintRemoved");
-        assertThat(fake.events).allSatisfy(e -> assertThat(e.nodeUid()).isEqualTo("uid-n"));
+        await().atMost(WAIT).until(() -> !fake.events.isEmpty());
+        Thread.sleep(200); // an Event posted later would show here
+        // One Event per bootstrap: the removal's note names the certificate, which was only logged and counted.
+        assertThat(fake.eventReasons()).containsExactly("StartupTaintRemoved");
+        assertThat(fake.events.get(0).nodeUid()).isEqualTo("uid-n");
+        CertCheck.Valid valid = (CertCheck.Valid) cert.check();
+        assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OURS + ":NoSchedule after ")
+                .contains("(1 patch); serving certificate CN=system:node:n valid until " + valid.notAfter());
+        assertThat(agent.metrics().outcomes(Reason.SERVING_CERTIFICATE_READY)).isEqualTo(1);
     }
 
     @Test
@@ -163,7 +174,7 @@ class AgentTest {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).isEmpty();
         assertThat(fake.calls("patch")).isEqualTo(3);
-        assertThat(fake.calls("get")).isEqualTo(3); // the tracker's, then one fresh read per conflict
+        assertThat(fake.calls("get")).isEqualTo(2); // one fresh read per conflict; the watch brought the first
         assertThat(sleeps).allSatisfy(d -> assertThat(d).isZero());
     }
 
@@ -210,7 +221,9 @@ class AgentTest {
 
     @Test
     void persistentForbiddenKeepsTryingAndWarnsOnceNamingTheReadError() throws Exception {
-        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        // The watch is refused, so the tracker reads the node instead, and that is refused five times too.
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
+                .failNext("watch", new ApiFailure(403, null, "watch 403: nodes is forbidden"));
         for (int i = 0; i < 5; i++) {
             fake.failNext("get", new ApiFailure(403, null, "get 403: nodes \"n\" is forbidden"));
         }
@@ -298,11 +311,17 @@ class AgentTest {
         Thread.sleep(200);
         assertThat(fake.taints()).containsExactly(unregistered, OUR_TAINT);
         assertThat(fake.calls("patch")).isZero();
+        // Ready, and waiting on Karpenter: the Node says which side it waits for.
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("ServingCertificateReady"));
+        assertThat(note("ServingCertificateReady")).contains("CN=system:node:n", "valid until",
+                "waiting for Karpenter", Taints.KARPENTER_UNREGISTERED);
         // Karpenter registers the node: drops unregistered and writes the NodePool's startupTaints back.
         fake.setTaints(OUR_TAINT);
         await().atMost(WAIT).until(() -> fake.taints().isEmpty());
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).isEmpty();
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintRemoved"));
+        assertThat(fake.eventReasons()).containsOnlyOnce("ServingCertificateReady");
     }
 
     @Test

@@ -36,6 +36,10 @@ final class FakeNodeApi implements NodeApi {
     private volatile int reAddTimes;
     private volatile NodeSnapshot.FieldWriter reAddWriter;
     private volatile boolean watchEndsAtOnce;
+    /** False while the node does not exist (a wrong node name, a node not registered yet). */
+    private boolean exists = true;
+    /** Each watch's resourceVersion, in order (null: from the node as it is now). */
+    final List<String> watchedFrom = new CopyOnWriteArrayList<>();
 
     FakeNodeApi(String name, Taint... taints) {
         this.name = name;
@@ -64,6 +68,23 @@ final class FakeNodeApi implements NodeApi {
     FakeNodeApi watchEndsAtOnce() {
         watchEndsAtOnce = true;
         return this;
+    }
+
+    /** The node does not exist until {@link #create()}: GETs answer 404, watches show nothing. */
+    FakeNodeApi missing() {
+        synchronized (lock) {
+            exists = false;
+        }
+        return this;
+    }
+
+    /** The node is registered, with the taints given at construction. */
+    void create() {
+        synchronized (lock) {
+            exists = true;
+            rv++;
+            lock.notifyAll();
+        }
     }
 
     int calls(String verb) {
@@ -115,6 +136,9 @@ final class FakeNodeApi implements NodeApi {
     public NodeSnapshot get(String node) throws ApiFailure {
         call("get");
         synchronized (lock) {
+            if (!exists) {
+                throw new ApiFailure(404, null, "get 404: nodes \"" + node + "\" not found");
+            }
             return snapshot();
         }
     }
@@ -140,19 +164,21 @@ final class FakeNodeApi implements NodeApi {
     @Override
     public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
             throws ApiFailure, InterruptedException {
+        watchedFrom.add(resourceVersion);
         call("watch");
         if (watchEndsAtOnce) {
             return resourceVersion;
         }
-        long seen = Long.parseLong(resourceVersion);
+        // Without a resourceVersion the node as it is now comes first, as the apiserver's synthetic ADDED.
+        long seen = resourceVersion == null ? -1 : Long.parseLong(resourceVersion);
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!closed && System.nanoTime() < deadline) {
             NodeSnapshot next = null;
             synchronized (lock) {
-                if (rv == seen) {
+                if (rv == seen || !exists) {
                     lock.wait(50);
                 }
-                if (rv != seen) {
+                if (rv != seen && exists) {
                     next = snapshot();
                     seen = rv;
                 }
@@ -164,7 +190,7 @@ final class FakeNodeApi implements NodeApi {
         if (closed) {
             throw new InterruptedException("closed");
         }
-        return Long.toString(seen);
+        return seen == -1 ? resourceVersion : Long.toString(seen);
     }
 
     @Override

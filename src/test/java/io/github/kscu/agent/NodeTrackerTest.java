@@ -67,7 +67,8 @@ class NodeTrackerTest {
             }
         };
         tracker = new NodeTracker("n", recording, List.of(TaintSelector.parse(OURS.key())),
-                new RetryPolicy(new SplittableRandom(7)), clock::sleep, clock, new SplittableRandom(7), new Changes());
+                new RetryPolicy(new SplittableRandom(7)), clock::sleep, clock, new SplittableRandom(7), new Changes(),
+                NodeTracker.FIRST_EVENT_GRACE);
         thread = Thread.ofVirtual().start(tracker);
         await().atMost(Duration.ofSeconds(20)).until(() -> clock.elapsed().compareTo(RUN_FOR) >= 0);
     }
@@ -97,19 +98,62 @@ class NodeTrackerTest {
         assertThat(watches.size()).isLessThan((int) RUN_FOR.toSeconds() / 4);
     }
 
-    @Test
-    void aHealthyWatchIsNotInterruptedByGets() throws Exception {
-        FakeNodeApi fake = new FakeNodeApi("n", OURS);
+    /** On the real clock, for what happens in the first seconds. */
+    private void runReal(FakeNodeApi fake, Duration grace) {
         tracker = new NodeTracker("n", fake, List.of(TaintSelector.parse(OURS.key())),
                 new RetryPolicy(new SplittableRandom(7)), Sleeper.REAL, Clock.systemUTC(), new SplittableRandom(7),
-                new Changes());
+                new Changes(), grace);
         thread = Thread.ofVirtual().start(tracker);
-        await().atMost(Duration.ofSeconds(5)).until(() -> fake.calls("watch") == 1);
+    }
+
+    @Test
+    void theWatchAloneReadsTheNodeAndAHealthyOneIsNotInterruptedByGets() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OURS);
+        runReal(fake, Duration.ofMillis(200));
+        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
+        // The watch starts without a resourceVersion, so its first event is the node: no GET before it.
+        assertThat(fake.watchedFrom).containsExactly((String) null);
+        assertThat(tracker.latest().node().uid()).isEqualTo("uid-n");
+        assertThat(tracker.latest().node().taints()).containsExactly(OURS);
         fake.setTaints();
         await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest().plan().clean());
-        Thread.sleep(300);
+        Thread.sleep(400); // past the grace: the node came in time, so no GET looks for it
+        assertThat(fake.calls("get")).isZero();
+        assertThat(fake.calls("watch")).isEqualTo(1);
+    }
+
+    @Test
+    void aNodeTheFirstWatchDoesNotShowWithinTheGraceIsLookedForWithOneGetThatSaysNotFound() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OURS).missing();
+        runReal(fake, Duration.ofMillis(500));
+        Thread.sleep(150);
+        assertThat(fake.calls("get")).as("GETs within the grace").isZero();
+        await().atMost(Duration.ofSeconds(5)).until(() -> fake.calls("get") == 1);
+        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.lastError() != null);
+        assertThat(tracker.lastError()).contains("404", "nodes \"n\" not found");
+        assertThat(tracker.latest()).isNull();
+        Thread.sleep(600);
+        assertThat(fake.calls("get")).as("GETs a grace later: the next one waits %s", NodeTracker.RELIST_WHILE_FAILING)
+                .isEqualTo(1);
+        // The node registers: the watch, still open, shows it.
+        fake.create();
+        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
+        assertThat(tracker.latest().node().taints()).containsExactly(OURS);
         assertThat(fake.calls("get")).isEqualTo(1);
         assertThat(fake.calls("watch")).isEqualTo(1);
+    }
+
+    @Test
+    void aGoneWatchStartsAgainFromTheNodeAsItIsNowWithoutAGet() throws Exception {
+        // The first watch fails (a GET follows: never blind), the second, resumed from that GET, is too old.
+        FakeNodeApi fake = new FakeNodeApi("n", OURS).failNext("watch", new ApiFailure(503, null, "watch 503"),
+                new ApiFailure(410, null, "watch error: too old resource version"));
+        runReal(fake, Duration.ofMillis(200));
+        await().atMost(Duration.ofSeconds(10)).until(() -> fake.calls("watch") == 3 && tracker.latest() != null);
+        assertThat(fake.watchedFrom).containsExactly(null, "100", null);
+        Thread.sleep(400);
+        assertThat(fake.calls("get")).isEqualTo(1);
+        assertThat(fake.calls("watch")).isEqualTo(3);
     }
 
     private static List<Duration> gaps(List<Instant> times) {

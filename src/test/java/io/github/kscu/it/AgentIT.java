@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import okhttp3.MediaType;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
@@ -77,12 +78,43 @@ class AgentIT {
             await().atMost(WAIT).until(() -> kube.taints(node).isEmpty());
             await().atMost(WAIT).until(() -> status(http, readyz) == 200);
             await().atMost(WAIT).until(() -> kube.eventReasons(node).contains("StartupTaintRemoved"));
-            assertThat(kube.eventReasons(node)).contains("ServingCertificateReady");
             assertThat(agent.awaitFinished(WAIT)).isTrue();
-            // One GET (the tracker's), one PATCH whose answer is the read-back.
-            assertThat(agent.metrics().requests("get")).isEqualTo(1);
+            // No GET: the watch, started without a resourceVersion, brought the node; one PATCH whose answer
+            // is the read-back; one Event, which names the certificate (ServingCertificateReady is logged).
+            assertThat(agent.metrics().requests("get")).isZero();
+            assertThat(agent.metrics().requests("watch")).isEqualTo(1);
             assertThat(agent.metrics().requests("patch")).isEqualTo(1);
+            await().atMost(WAIT).until(() -> agent.metrics().requests("create-event") == 1);
+            Thread.sleep(500);
+            assertThat(kube.eventReasons(node)).containsExactly("StartupTaintRemoved");
+            assertThat(kube.eventNote(node, "StartupTaintRemoved")).contains("(1 patch); serving certificate ",
+                    "CN=system:node:" + node, " valid until ");
+            assertThat(agent.metrics().requests("create-event")).isEqualTo(1);
         }
+    }
+
+    @Test
+    void aNodeNotThereYetIsOneGetAfterTheGraceThenTheOpenWatchShowsIt() throws Exception {
+        agents.issueCert(node);
+        Agent agent = agents.start(agents.settings(node, cp.adminKubeconfig()));
+        await().atMost(WAIT).until(() -> agent.metrics().requests("watch") == 1);
+        Thread.sleep(2_000);
+        assertThat(agent.metrics().requests("get")).as("GETs within the grace").isZero();
+        // A wrong or not yet registered node name: the real apiserver's watch shows nothing, the GET says 404.
+        await().atMost(WAIT).until(() -> agent.metrics().requests("get", "404") == 1);
+        assertThat(agent.readiness().detail()).contains("not read yet");
+
+        // Registered as a kubelet does, in one create (Kube.createNode writes the taints again after it,
+        // which would race the agent's PATCH); admission adds node.kubernetes.io/not-ready.
+        kube.call("POST", "/api/v1/nodes", "{\"apiVersion\":\"v1\",\"kind\":\"Node\",\"metadata\":{\"name\":\""
+                + node + "\"},\"spec\":{\"taints\":[" + Kube.taint(OURS + ":NoSchedule") + "]}}",
+                MediaType.get("application/json"));
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(kube.taints(node)).doesNotContain(OURS + ":NoSchedule");
+        // The still open watch showed the node: no more GETs.
+        assertThat(agent.metrics().requests("get")).isEqualTo(1);
+        assertThat(agent.metrics().requests("patch")).isEqualTo(1);
+        assertThat(agent.metrics().requests("watch")).isEqualTo(1);
     }
 
     @Test

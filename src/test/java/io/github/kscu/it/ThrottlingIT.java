@@ -47,7 +47,7 @@ class ThrottlingIT {
             }
             long throttled = 0;
             for (Agent a : running) {
-                for (String verb : List.of("get", "patch", "create-event")) {
+                for (String verb : List.of("get", "watch", "patch", "create-event")) {
                     throttled += a.metrics().requests(verb, "429");
                 }
             }

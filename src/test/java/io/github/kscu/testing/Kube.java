@@ -120,6 +120,20 @@ public final class Kube {
         return out;
     }
 
+    /** The note of the newest events.k8s.io Event with this reason regarding the node, or null. */
+    public String eventNote(String node, String reason) throws IOException {
+        JsonObject list = JsonParser.parseString(call("GET", "/apis/events.k8s.io/v1/events"
+                + "?fieldSelector=regarding.name%3D" + node, null, null)).getAsJsonObject();
+        String note = null;
+        for (JsonElement e : list.getAsJsonArray("items")) {
+            JsonObject event = e.getAsJsonObject();
+            if (reason.equals(event.get("reason").getAsString())) {
+                note = event.get("note").getAsString();
+            }
+        }
+        return note;
+    }
+
     /** A TokenRequest token for a ServiceAccount (optionally bound to a pod). */
     public String serviceAccountToken(String namespace, String sa) throws IOException {
         JsonObject spec = new JsonObject();
