@@ -25,6 +25,8 @@ IMAGE_NAME := ghcr.io/kubelet-server-cert-untaint/kubelet-server-cert-untaint
 IMAGE ?= $(IMAGE_NAME):0.1.0
 PLATFORMS ?= linux/amd64,linux/arm64
 OVERLAY ?= generic
+# make bench BENCH_ONLY=latency,kubelet,start,memory,limits,layers,scale,scale-floor: only those parts, merged into the last summary.
+BENCH_ONLY ?=
 KUSTOMIZE := $(TOOLS_BIN)/kustomize
 KUBECTL ?= $(TOOLS_BIN)/kubectl
 
@@ -74,8 +76,8 @@ demo: check-jdk tools runtime ## Run the agent against a local control plane: a 
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
 
 .PHONY: bench
-bench: check-jdk tools runtime ## Benchmarks: latency, cold start, memory and its floor, memory limits (root), image layers, 1000 and 5000 nodes (target/bench).
-	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.bench.Bench
+bench: check-jdk tools runtime ## Benchmarks: latency, start, memory (each with its floor), memory limits (root), layers, 1000 and 5000 nodes; BENCH_ONLY=part,... (target/bench).
+	"$(JAVA_HOME)/bin/java" -Xmx4g -cp "$(TEST_CP)" -Dtinylog.level=warn -Dbench.only=$(BENCH_ONLY) io.github.kscu.bench.Bench
 
 ##@ Test
 

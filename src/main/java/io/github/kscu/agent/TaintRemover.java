@@ -81,6 +81,9 @@ final class TaintRemover {
         Instant failingSince = null;
         String lastProblem = null;
         String removed = null; // what our last successful PATCH removed
+        // What a PATCH without an answer tried to remove: written by the apiserver after our timeout, the
+        // retry's test op then fails and the re-read finds the taint gone. Still our removal, and reported.
+        String unanswered = null;
         state.set(State.REMOVING_TAINT);
         while (true) {
             if (!slowReported && Duration.between(start, clock.instant()).compareTo(slowAfter) >= 0) {
@@ -93,6 +96,7 @@ final class TaintRemover {
             long seen = changes.version();
             NodeView view = tracker.latest();
             Instant attemptStart = clock.instant();
+            String sending = null;
             try {
                 if (stale) {
                     view = tracker.offer(api.get(node));
@@ -107,7 +111,7 @@ final class TaintRemover {
                     if (attempts == 0 && !again) {
                         LOG.info("no configured taint on the node, nothing to remove node={}", node);
                     }
-                    done(removed, again, since, attempts);
+                    done(removed != null ? removed : unanswered, again, since, attempts);
                     return;
                 }
                 if (!certWait.permitsRemoval()) {
@@ -132,6 +136,7 @@ final class TaintRemover {
                 }
                 state.set(State.REMOVING_TAINT);
                 attempts++;
+                sending = view.plan().describeToRemove();
                 NodeView patched = tracker.offer(api.patchTaints(node, view.node().taints(), view.plan().remaining()));
                 // The PATCH answer is the stored object: it is the read-back, no extra GET needed.
                 failures = 0;
@@ -148,6 +153,9 @@ final class TaintRemover {
             } catch (ApiFailure f) {
                 failures++;
                 failingSince = failingSince == null ? clock.instant() : failingSince;
+                if (sending != null && (f.status() == ApiFailure.NO_RESPONSE || f.status() >= 500)) {
+                    unanswered = sending;
+                }
                 RetryPolicy.Decision d = retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant()));
                 Duration delay = d.remaining(f, Duration.between(attemptStart, clock.instant()));
                 lastProblem = f.code() + ": " + f.getMessage();

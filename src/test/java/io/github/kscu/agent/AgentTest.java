@@ -192,6 +192,18 @@ class AgentTest {
     }
 
     @Test
+    void aPatchAppliedAfterItsTimeoutIsStillReportedAsTheRemoval() throws Exception {
+        // The apiserver wrote our PATCH after the client gave up; the retry finds the taint gone.
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT).patchAppliedButUnanswered(1);
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintRemoved"));
+        assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OUR_TAINT.key());
+        assertThat(agent.metrics().outcomes(Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+    }
+
+    @Test
     void throttlingHonoursRetryAfter() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT)
                 .failNext("patch", new ApiFailure(429, Duration.ofSeconds(2), "too many requests"));

@@ -36,6 +36,7 @@ final class FakeNodeApi implements NodeApi {
     private volatile int reAddTimes;
     private volatile NodeSnapshot.FieldWriter reAddWriter;
     private volatile boolean watchEndsAtOnce;
+    private volatile int unansweredPatches;
     /** False while the node does not exist (a wrong node name, a node not registered yet). */
     private boolean exists = true;
     /** Each watch's resourceVersion, in order (null: from the node as it is now). */
@@ -53,6 +54,15 @@ final class FakeNodeApi implements NodeApi {
     /** The next calls of {@code verb} (get, patch, watch, create-event) fail with these, in order. */
     FakeNodeApi failNext(String verb, ApiFailure... f) {
         failures.computeIfAbsent(verb, v -> new ArrayDeque<>()).addAll(List.of(f));
+        return this;
+    }
+
+    /**
+     * The next {@code times} patches are applied but their answer is lost, as when the apiserver writes
+     * after the client's timeout: the caller sees no response.
+     */
+    FakeNodeApi patchAppliedButUnanswered(int times) {
+        unansweredPatches = times;
         return this;
     }
 
@@ -157,6 +167,10 @@ final class FakeNodeApi implements NodeApi {
             }
             rv++;
             lock.notifyAll();
+            if (unansweredPatches > 0) {
+                unansweredPatches--;
+                throw ApiFailure.noResponse("patch: InterruptedIOException: timeout");
+            }
             return snapshot();
         }
     }
