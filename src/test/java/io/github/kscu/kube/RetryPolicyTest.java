@@ -80,7 +80,20 @@ class RetryPolicyTest {
         assertThat(seen).as("spread, not in lockstep").hasSizeGreaterThan(10);
         assertThat(policy.afterFailure(new ApiFailure(503, Duration.ofSeconds(3600), "x"), 1, Duration.ZERO).delay())
                 .isEqualTo(RetryPolicy.CAP);
-        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1, Duration.ZERO).delay()).isZero();
+        // A negative Retry-After counts as none: the first backoff applies.
+        assertThat(policy.afterFailure(new ApiFailure(429, Duration.ofSeconds(-1), "x"), 1, Duration.ZERO).delay())
+                .isLessThanOrEqualTo(RetryPolicy.BASE);
+    }
+
+    @Test
+    void aServerThatKeepsThrottlingGetsTheGrowingBackoffOnceItIsLongerThanRetryAfter() {
+        ApiFailure throttled = new ApiFailure(429, Duration.ofSeconds(1), "x");
+        // Failing for a minute: the window is a fifth of that, 12 s, half of it fixed.
+        Duration d = policy.afterFailure(throttled, 10, Duration.ofSeconds(60)).delay();
+        assertThat(d).isBetween(Duration.ofSeconds(6), Duration.ofSeconds(12));
+        // Early on, Retry-After (spread up to twice it) is the longer one.
+        assertThat(policy.afterFailure(throttled, 1, Duration.ZERO).delay())
+                .isBetween(Duration.ofSeconds(1), Duration.ofSeconds(2));
     }
 
     @ParameterizedTest
