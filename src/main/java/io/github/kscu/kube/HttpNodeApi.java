@@ -72,8 +72,8 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     }
 
     @Override
-    public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
-            throws ApiFailure, InterruptedException {
+    public String watch(String node, String resourceVersion, Duration timeout, Runnable opened,
+            Consumer<NodeSnapshot> onChange) throws ApiFailure, InterruptedException {
         List<Pair> query = new ArrayList<>(List.of(new Pair("fieldSelector", "metadata.name=" + node),
                 new Pair("watch", "true"), new Pair("allowWatchBookmarks", "true"),
                 new Pair("timeoutSeconds", Long.toString(Math.max(1, timeout.toSeconds())))));
@@ -91,6 +91,7 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
             if (!response.isSuccessful()) {
                 throw failure("watch", response);
             }
+            opened.run();
             BufferedSource source = response.body().source();
             String line;
             while ((line = source.readUtf8Line()) != null) {

@@ -20,9 +20,10 @@ public interface NodeApi {
      * {@code timeout}, passing every new state to {@code onChange}. Returns the last resourceVersion seen
      * ({@code null} if none was). With a {@code null} resourceVersion the first state passed is the node as
      * it is now, if it exists. A {@code 410 Gone} arrives as an {@link ApiFailure}: watch again without one.
+     * {@code opened} runs once the server has accepted the watch (its answer's headers), before any state.
      */
-    String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
-            throws ApiFailure, InterruptedException;
+    String watch(String node, String resourceVersion, Duration timeout, Runnable opened,
+            Consumer<NodeSnapshot> onChange) throws ApiFailure, InterruptedException;
 
     /** Records an Event about the node. */
     void createEvent(NodeEvent event) throws ApiFailure;

@@ -37,6 +37,7 @@ final class FakeNodeApi implements NodeApi {
     private volatile NodeSnapshot.FieldWriter reAddWriter;
     private volatile boolean watchEndsAtOnce;
     private volatile int unansweredPatches;
+    private volatile Duration watchAnswerDelay;
     /** False while the node does not exist (a wrong node name, a node not registered yet). */
     private boolean exists = true;
     /** Each watch's resourceVersion, in order (null: from the node as it is now). */
@@ -71,6 +72,12 @@ final class FakeNodeApi implements NodeApi {
         reAdd = taint;
         reAddTimes = times;
         reAddWriter = new NodeSnapshot.FieldWriter(manager, "Update", "2026-12-01T00:00:00Z");
+        return this;
+    }
+
+    /** Every watch is accepted only after {@code delay}, as by an apiserver busy with a fleet's watches. */
+    FakeNodeApi watchAnsweredAfter(Duration delay) {
+        watchAnswerDelay = delay;
         return this;
     }
 
@@ -176,10 +183,15 @@ final class FakeNodeApi implements NodeApi {
     }
 
     @Override
-    public String watch(String node, String resourceVersion, Duration timeout, Consumer<NodeSnapshot> onChange)
-            throws ApiFailure, InterruptedException {
+    public String watch(String node, String resourceVersion, Duration timeout, Runnable opened,
+            Consumer<NodeSnapshot> onChange) throws ApiFailure, InterruptedException {
         watchedFrom.add(resourceVersion);
         call("watch");
+        Duration delay = watchAnswerDelay;
+        if (delay != null) {
+            Thread.sleep(delay); // an apiserver slow to accept the watch (a fleet watching at once)
+        }
+        opened.run();
         if (watchEndsAtOnce) {
             return resourceVersion;
         }

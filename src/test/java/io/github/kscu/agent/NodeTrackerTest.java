@@ -55,10 +55,11 @@ class NodeTrackerTest {
             }
 
             @Override
-            public String watch(String node, String rv, Duration timeout, Consumer<NodeSnapshot> onChange)
+            public String watch(String node, String rv, Duration timeout, Runnable opened,
+                    Consumer<NodeSnapshot> onChange)
                     throws ApiFailure, InterruptedException {
                 watches.add(clock.instant());
-                return fake.watch(node, rv, timeout, onChange);
+                return fake.watch(node, rv, timeout, opened, onChange);
             }
 
             @Override
@@ -140,6 +141,17 @@ class NodeTrackerTest {
         await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
         assertThat(tracker.latest().node().taints()).containsExactly(OURS);
         assertThat(fake.calls("get")).isEqualTo(1);
+        assertThat(fake.calls("watch")).isEqualTo(1);
+    }
+
+    @Test
+    void aWatchTheApiserverIsSlowToAcceptIsNotDoubledByAGet() throws Exception {
+        // Busy with a fleet's watches: silence before the watch is accepted says nothing about the node.
+        FakeNodeApi fake = new FakeNodeApi("n", OURS).watchAnsweredAfter(Duration.ofMillis(800));
+        runReal(fake, Duration.ofMillis(200));
+        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
+        Thread.sleep(400); // past the grace after acceptance too
+        assertThat(fake.calls("get")).as("GETs while the apiserver was slow to accept the watch").isZero();
         assertThat(fake.calls("watch")).isEqualTo(1);
     }
 
