@@ -447,21 +447,31 @@ public final class Bench {
             Map<String, String> settings = TestSettings.agent(node, kubeconfig, cert, "LOG_FORMAT", "json");
             ProcessBuilder agent = aot ? ImageCommand.agent(RUNTIME, settings, "-XX:AOTCache=" + RUNTIME.resolve("app/app.aot"))
                     : ImageCommand.agent(RUNTIME, settings);
-            Path log = cp.dir().resolve("cold-" + i + ".log");
-            long start = System.currentTimeMillis();
-            Process p = agent.redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            try {
-                String line = awaitLine(log, "node read, watching it", p);
-                Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
-                ms[i] = at.toEpochMilli() - start;
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
-                p.destroyForcibly();
-            }
+            ms[i] = spawnToLine(agent, cp.dir().resolve("cold-" + i + ".log"), "node read, watching it");
         }
-        Arrays.sort(ms);
-        return (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+        return median(ms);
+    }
+
+    /** Process spawn → the timestamp of the first JSON log line containing {@code text}, in ms; then stops it. */
+    private static double spawnToLine(ProcessBuilder command, Path log, String text) throws Exception {
+        long start = System.currentTimeMillis();
+        Process p = command.redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        try {
+            String line = awaitLine(log, text, p);
+            Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
+            return at.toEpochMilli() - start;
+        } finally {
+            p.destroy();
+            p.waitFor(10, TimeUnit.SECONDS);
+            p.destroyForcibly();
+        }
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     /** The bare JVM of {@link IdleFloor}: the runtime's java, its options, nothing of the agent. */
@@ -474,20 +484,9 @@ public final class Bench {
     private static double coldStartFloor(int runs) throws Exception {
         double[] ms = new double[runs];
         for (int i = 0; i < runs; i++) {
-            Path log = OUT.resolve("cold-floor.log");
-            long start = System.currentTimeMillis();
-            Process p = idleFloor().redirectErrorStream(true).redirectOutput(log.toFile()).start();
-            try {
-                String line = awaitLine(log, "idle floor started", p);
-                Instant at = Instant.parse(JsonParser.parseString(line).getAsJsonObject().get("time").getAsString());
-                ms[i] = at.toEpochMilli() - start;
-            } finally {
-                p.destroy();
-                p.waitFor(10, TimeUnit.SECONDS);
-            }
+            ms[i] = spawnToLine(idleFloor(), OUT.resolve("cold-floor.log"), "idle floor started");
         }
-        Arrays.sort(ms);
-        return (ms[runs / 2 - 1] + ms[runs / 2]) / 2;
+        return median(ms);
     }
 
     /** RSS, anonymous and PSS of {@link IdleFloor}, as long after its start as the agent's are measured. */
