@@ -141,7 +141,7 @@ final class TaintRemover {
                 // The PATCH answer is the stored object: it is the read-back, no extra GET needed.
                 failures = 0;
                 failingSince = null;
-                removed = view.plan().describeToRemove();
+                removed = sending;
                 if (patched.plan().clean()) {
                     done(removed, again, since, attempts);
                     return;

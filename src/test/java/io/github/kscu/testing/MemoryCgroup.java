@@ -121,20 +121,7 @@ public final class MemoryCgroup implements AutoCloseable {
 
     /** {@code /sys/dev/block/MAJ:MIN/queue/read_ahead_kb} of the device holding path (its disk, for a partition). */
     private static Path readaheadFile(Path path) throws IOException {
-        Process stat = new ProcessBuilder("stat", "-c", "%d", path.toString()).redirectErrorStream(true).start();
-        String out = new String(stat.getInputStream().readAllBytes()).strip();
-        try {
-            stat.waitFor();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return null;
-        }
-        long dev;
-        try {
-            dev = Long.parseLong(out);
-        } catch (NumberFormatException e) {
-            throw new IOException("stat -c %d " + path + ": " + out);
-        }
+        long dev = (Long) Files.getAttribute(path, "unix:dev");
         long major = (dev >>> 8) & 0xfff;
         long minor = (dev & 0xff) | ((dev >>> 12) & 0xfff00);
         Path sys = Path.of("/sys/dev/block/" + major + ":" + minor);
