@@ -41,3 +41,31 @@ else is passed as written (the schema has checked it).
 {{- define "kscu.duration" -}}
 {{- if kindIs "string" . -}}{{ . }}{{- else -}}{{ int64 . }}{{- end -}}
 {{- end -}}
+
+{{/*
+The lowest CPU limit the chart applies. Under a CFS quota of 10m (the Go sample's values) the JVM takes
+about 37 s just to read its settings, 3 s under 100m: a lower limit is raised to this one, and NOTES.txt
+says so. docs/install.md has the measurements.
+*/}}
+{{- define "kscu.cpuFloorMillis" -}}200{{- end -}}
+
+{{/* A CPU quantity ("10m", "0.5", 1) in millicores. */}}
+{{- define "kscu.millicores" -}}
+{{- $q := toString . -}}
+{{- if hasSuffix "m" $q -}}{{ trimSuffix "m" $q | float64 }}{{- else -}}{{ mulf (float64 $q) 1000 }}{{- end -}}
+{{- end -}}
+
+{{/* True (non-empty) when resources.limits.cpu is set below kscu.cpuFloorMillis. */}}
+{{- define "kscu.cpuLimitRaised" -}}
+{{- $cpu := dig "limits" "cpu" "" (.Values.resources | default dict) -}}
+{{- if and $cpu (lt (include "kscu.millicores" $cpu | float64) (include "kscu.cpuFloorMillis" . | float64)) -}}true{{- end -}}
+{{- end -}}
+
+{{/* The container's resources: as given, with a CPU limit below the floor raised to it. */}}
+{{- define "kscu.resources" -}}
+{{- $r := deepCopy (.Values.resources | default dict) -}}
+{{- if include "kscu.cpuLimitRaised" . -}}
+{{- $_ := set $r.limits "cpu" (printf "%sm" (include "kscu.cpuFloorMillis" .)) -}}
+{{- end -}}
+{{- toYaml $r -}}
+{{- end -}}

@@ -16,8 +16,8 @@ import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
 /**
- * The node agent, as a sequence (DESIGN.md §1): wait for a usable serving certificate, remove the startup
- * taint from this node, settle, then idle. One instance per node; many can share a JVM (each has its own
+ * The node agent, as a sequence (DESIGN.md §1): check that the admission policy is in force, wait for a
+ * usable serving certificate, remove the startup taint from this node, settle, then idle. One instance per node; many can share a JVM (each has its own
  * metrics and threads, all virtual), which is how the tests and benchmarks run it. Built by
  * {@link Wiring}; each step is a class of its own.
  *
@@ -31,7 +31,8 @@ public final class Agent implements AutoCloseable {
     private static final TaggedLogger LOG = Logger.tag("agent");
 
     /** The collaborators, built and connected by {@link Wiring}. */
-    record Parts(Settings settings, NodeTracker tracker, CertWatch certWatch, CertWait certWait, TaintRemover remover,
+    record Parts(Settings settings, NodeTracker tracker, CertWatch certWatch, CertWait certWait,
+            AdmissionCheck admissionCheck, TaintRemover remover,
             Settler settler, Reporter reporter, StateRecorder state, Metrics metrics, AutoCloseable api, Clock clock,
             RandomGenerator random, Sleeper sleeper) {
     }
@@ -69,6 +70,8 @@ public final class Agent implements AutoCloseable {
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
                     s.skipCertCheck() ? "skipped" : Settings.lower(s.certSource()), Settings.lower(s.mode()),
                     s.settleDuration());
+            // While the certificate is watched on its own thread: one request, before any write.
+            p.admissionCheck().run();
             p.state().set(State.WAITING_FOR_CERT);
             CertWait.Outcome cert = p.certWait().await();
             if (cert == CertWait.Outcome.ALREADY_VALID && s.startupJitter().isPositive()) {

@@ -63,9 +63,11 @@ public final class Wiring {
         TaintRemover remover = new TaintRemover(node, api, tracker, wait, changes, reporter, state, metrics, retry,
                 sleeper, clock, s.taintWatcherDuration());
         Settler settler = new Settler(tracker, remover, changes, reporter, state, retry, sleeper, clock);
+        AdmissionCheck admission = new AdmissionCheck(node, api, s.admissionPolicyCheck(), reporter, state, metrics,
+                retry, sleeper, clock);
         AutoCloseable closeApi = api instanceof AutoCloseable c ? c : () -> { };
-        return new Agent(new Agent.Parts(s, tracker, watch, wait, remover, settler, reporter, state, metrics, closeApi,
-                clock, random, sleeper));
+        return new Agent(new Agent.Parts(s, tracker, watch, wait, admission, remover, settler, reporter, state, metrics,
+                closeApi, clock, random, sleeper));
     }
 
     /** The certificate source the settings name, or {@code null} with {@code --skip-cert-check}. */

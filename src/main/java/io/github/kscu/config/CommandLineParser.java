@@ -88,19 +88,11 @@ public final class CommandLineParser {
         return NAME + " " + p.getProperty("version", "unknown") + " (commit " + p.getProperty("commit", "unknown") + ")";
     }
 
-    /** klog's {@code -v}: 0-2 is the normal info level, 3-4 adds debug detail, 5 and more trace. */
+    /** klog's {@code -v}, mapped as {@link Settings.LogLevel#forVerbosity} maps it. */
     static String levelForVerbosity(String raw) throws InvalidSettingException {
-        int v;
-        try {
-            v = Integer.parseInt(raw.strip());
-        } catch (NumberFormatException e) {
-            v = -1;
-        }
-        if (v < 0) {
-            throw new InvalidSettingException("invalid -v \"" + raw + "\"; accepted: a verbosity 0-10 (0-2 info,"
-                    + " 3-4 debug, 5+ trace), or use --log-level");
-        }
-        return v <= 2 ? "info" : v <= 4 ? "debug" : "trace";
+        return Settings.lower(Settings.LogLevel.forVerbosity(raw).orElseThrow(() -> new InvalidSettingException(
+                "invalid -v \"" + raw + "\"; accepted: a verbosity 0-10 (0-2 info, 3-4 debug, 5-10 trace), or use"
+                        + " --log-level")));
     }
 
     private static CommandSpec spec() {

@@ -39,12 +39,16 @@ public enum Setting {
             "Do not wait for a certificate: a generic startup-taint remover."),
     REQUIRE_CERT_IDENTITY("require-cert-identity", "false", "true or false",
             "Block (instead of warn) when the certificate's subject is not CN=system:node:<node-name>."),
+    ADMISSION_POLICY_CHECK("admission-policy-check", "warn", "warn, require or off",
+            "At start, dry-run a change the admission policy must refuse; if it is allowed: warn, or require"
+                    + " (remove no taint until the policy is in force); off skips the check."),
     KUBECONFIG("kubeconfig", "", "a readable kubeconfig file, or empty for in-cluster",
             "Kubeconfig to use instead of the pod's service account."),
     HEALTH_ADDR("health-addr", ":8080", "[host]:port, port 0-65535, or off",
             "Listen address of /healthz, /readyz and /metrics."),
     LOG_FORMAT("log-format", "text", "text or json", "Log format on stdout."),
-    LOG_LEVEL("log-level", "info", "trace, debug, info, warn or error", "Lowest level logged.");
+    LOG_LEVEL("log-level", "info", "trace, debug, info, warn, error, or a klog verbosity 0-10",
+            "Lowest level logged; a verbosity (the Go sample's logLevel) is 0-2 info, 3-4 debug, 5-10 trace.");
 
     private final String flag;
     private final String defaultValue;

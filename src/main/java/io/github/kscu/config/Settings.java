@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -38,6 +39,7 @@ public record Settings(
         Mode mode,
         boolean skipCertCheck,
         boolean requireCertIdentity,
+        AdmissionPolicyCheck admissionPolicyCheck,
         Path kubeconfig,
         ListenAddress healthAddress,
         LogFormat logFormat,
@@ -53,7 +55,29 @@ public record Settings(
 
     public enum LogFormat { TEXT, JSON }
 
-    public enum LogLevel { TRACE, DEBUG, INFO, WARN, ERROR }
+    /** What the start-up dry run of a forbidden change leads to when the apiserver allows it. */
+    public enum AdmissionPolicyCheck { WARN, REQUIRE, OFF }
+
+    public enum LogLevel {
+        TRACE, DEBUG, INFO, WARN, ERROR;
+
+        /** The highest klog verbosity taken; klog itself has no upper bound, but nothing logs beyond 10. */
+        public static final int MAX_VERBOSITY = 10;
+
+        /**
+         * klog's verbosity (the Go sample's {@code -v} and its chart's {@code logLevel}): 0-2 is the
+         * normal info level, 3-4 adds debug detail, 5 and more trace. Empty for anything else.
+         */
+        public static Optional<LogLevel> forVerbosity(String raw) {
+            String v = raw.strip();
+            if (v.isEmpty() || v.length() > 2 || !v.chars().allMatch(Character::isDigit)) {
+                return Optional.empty();
+            }
+            int n = Integer.parseInt(v);
+            return n > MAX_VERBOSITY ? Optional.empty()
+                    : Optional.of(n <= 2 ? INFO : n <= 4 ? DEBUG : TRACE);
+        }
+    }
 
     private static final Pattern NAMESPACE = Pattern.compile("[a-z0-9]([-a-z0-9]*[a-z0-9])?");
     private static final Pattern NODE_NAME =
@@ -107,9 +131,9 @@ public record Settings(
                 r.duration(Setting.CERT_CHECK_DURATION), r.choice(Setting.ON_CERT_TIMEOUT, OnCertTimeout.class),
                 r.duration(Setting.TAINT_WATCHER_DURATION), r.duration(Setting.STARTUP_JITTER),
                 r.duration(Setting.SETTLE_DURATION), r.choice(Setting.MODE, Mode.class),
-                r.bool(Setting.SKIP_CERT_CHECK), r.bool(Setting.REQUIRE_CERT_IDENTITY), kubeconfig,
-                healthAddress(r), r.choice(Setting.LOG_FORMAT, LogFormat.class),
-                r.choice(Setting.LOG_LEVEL, LogLevel.class), eventNamespace(r));
+                r.bool(Setting.SKIP_CERT_CHECK), r.bool(Setting.REQUIRE_CERT_IDENTITY),
+                r.choice(Setting.ADMISSION_POLICY_CHECK, AdmissionPolicyCheck.class), kubeconfig,
+                healthAddress(r), r.choice(Setting.LOG_FORMAT, LogFormat.class), logLevel(r), eventNamespace(r));
     }
 
     /** The effective settings as {@code key=value} lines in table order, for {@code --print-config}. */
@@ -130,6 +154,7 @@ public record Settings(
         out.put(Setting.MODE.flag(), lower(mode));
         out.put(Setting.SKIP_CERT_CHECK.flag(), Boolean.toString(skipCertCheck));
         out.put(Setting.REQUIRE_CERT_IDENTITY.flag(), Boolean.toString(requireCertIdentity));
+        out.put(Setting.ADMISSION_POLICY_CHECK.flag(), lower(admissionPolicyCheck));
         out.put(Setting.KUBECONFIG.flag(), kubeconfig == null ? "" : kubeconfig.toString());
         out.put(Setting.HEALTH_ADDR.flag(), healthAddress == null ? "off" : healthAddress.toString());
         out.put(Setting.LOG_FORMAT.flag(), lower(logFormat));
@@ -178,6 +203,12 @@ public record Settings(
             throw InvalidSettingException.of(Setting.KUBELET_ADDRESS, raw, "not host:port");
         }
         return raw;
+    }
+
+    /** A level name, or a klog verbosity as the Go sample's chart sets it ({@code logLevel: 4}). */
+    private static LogLevel logLevel(SettingsReader r) throws InvalidSettingException {
+        Optional<LogLevel> byVerbosity = LogLevel.forVerbosity(r.get(Setting.LOG_LEVEL));
+        return byVerbosity.isPresent() ? byVerbosity.get() : r.choice(Setting.LOG_LEVEL, LogLevel.class);
     }
 
     private static String eventNamespace(SettingsReader r) throws InvalidSettingException {

@@ -25,6 +25,8 @@ public final class Metrics {
     private final Counter readds;
     private final Counter certTimeouts;
     private final Gauge state;
+    /** The start-up check's verdict; null until known (and with the check off), so nothing is exported. */
+    private final AtomicReference<Boolean> admissionPolicy = new AtomicReference<>();
     private final Histogram timeToCert;
     private final Histogram certToUntaint;
     private final AtomicReference<Instant> certNotAfter = new AtomicReference<>();
@@ -50,6 +52,15 @@ public final class Metrics {
                 .withoutExemplars().register(registry);
         state = Gauge.builder().name("kscu_state").help("1 for the agent's current state, 0 for the others.")
                 .labelNames("state").withoutExemplars().register(registry);
+        GaugeWithCallback.builder().name("kscu_admission_policy_enforced")
+                .help("1 if the start-up dry run of a forbidden change was refused (the admission policy is in"
+                        + " force), 0 if it was allowed; absent until known, and with the check off.")
+                .callback(cb -> {
+                    Boolean enforced = admissionPolicy.get();
+                    if (enforced != null) {
+                        cb.call(enforced ? 1 : 0);
+                    }
+                }).register(registry);
         timeToCert = Histogram.builder().name("kscu_time_to_cert_seconds")
                 .help("From agent start to the serving certificate first being valid.")
                 .classicUpperBounds(LATENCY_BUCKETS).classicOnly().withoutExemplars().register(registry);
@@ -132,6 +143,11 @@ public final class Metrics {
         }
         state.labelValues(next.label()).set(1);
         current = next;
+    }
+
+    /** The start-up check's verdict: is the admission policy in force? */
+    public void admissionPolicyEnforced(boolean enforced) {
+        admissionPolicy.set(enforced);
     }
 
     public void timeToCert(Duration d) {

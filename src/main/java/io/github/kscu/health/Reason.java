@@ -16,7 +16,12 @@ public enum Reason {
     KUBELET_UNREACHABLE("KubeletUnreachable", "Warning", "WaitForServingCertificate"),
     TAINT_REMOVAL_SLOW("TaintRemovalSlow", "Warning", "RemoveStartupTaint"),
     /** The taint was back in our own PATCH's answer: a webhook, a policy or another writer re-adds it. */
-    STARTUP_TAINT_CONTESTED("StartupTaintContested", "Warning", "RemoveStartupTaint");
+    STARTUP_TAINT_CONTESTED("StartupTaintContested", "Warning", "RemoveStartupTaint"),
+    /**
+     * The start-up dry run of a change the admission policy must refuse was allowed: the agent's token can
+     * change more than its own node's taint (the policy is missing, unbound or not matching).
+     */
+    ADMISSION_POLICY_NOT_ENFORCED("AdmissionPolicyNotEnforced", "Warning", "CheckAdmissionPolicy");
 
     private final String value;
     private final String eventType;

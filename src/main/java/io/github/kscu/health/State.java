@@ -5,6 +5,8 @@ import java.util.Locale;
 /** Where the agent is in its life; exported as {@code kscu_state{state="..."} 1}. */
 public enum State {
     STARTING,
+    /** ADMISSION_POLICY_CHECK=require and the policy is not in force: nothing is removed until it is. */
+    WAITING_FOR_ADMISSION_POLICY,
     WAITING_FOR_CERT,
     WAITING_FOR_KARPENTER,
     REMOVING_TAINT,

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.Consumer;
 import okhttp3.Call;
 import okhttp3.OkHttpClient;
@@ -69,6 +70,26 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         Request r = request("PATCH", nodePath(node), List.of(new Pair("fieldManager", FIELD_MANAGER)),
                 patch.getBytes(StandardCharsets.UTF_8), "application/json-patch+json");
         return NodeJson.parse(execute("patch", r));
+    }
+
+    /** The label the start-up check asks to add; never stored (a dry run), and refused by the policy. */
+    public static final String CHECK_LABEL = "kubelet-server-cert-untaint.io/admission-check";
+
+    @Override
+    public Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
+        String patch = "{\"metadata\":{\"labels\":{\"" + CHECK_LABEL + "\":\"must-be-refused\"}}}";
+        Request r = request("PATCH", nodePath(node), List.of(new Pair("dryRun", "All"),
+                new Pair("fieldManager", FIELD_MANAGER)), patch.getBytes(StandardCharsets.UTF_8),
+                "application/merge-patch+json");
+        try {
+            execute("check-policy", r);
+            return Optional.empty();
+        } catch (ApiFailure f) {
+            if (f.status() == 403) {
+                return Optional.of(f.getMessage());
+            }
+            throw f;
+        }
     }
 
     @Override

@@ -3,6 +3,7 @@ package io.github.kscu.kube;
 import io.github.kscu.taint.Taint;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.function.Consumer;
 
 /** The agent's whole API surface: one Node, read, patched and watched, plus Events about it. */
@@ -24,6 +25,13 @@ public interface NodeApi {
      */
     String watch(String node, String resourceVersion, Duration timeout, Runnable opened,
             Consumer<NodeSnapshot> onChange) throws ApiFailure, InterruptedException;
+
+    /**
+     * Asks the apiserver to add a label to the node, as a dry run ({@code dryRun=All}: nothing is
+     * stored): a change the admission policy must refuse. Returns the refusal (403) with its message,
+     * or empty when the change was allowed. Any other failure is thrown.
+     */
+    Optional<String> dryRunForbiddenChange(String node) throws ApiFailure;
 
     /** Records an Event about the node. */
     void createEvent(NodeEvent event) throws ApiFailure;

@@ -459,4 +459,64 @@ class AgentTest {
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(2));
         assertThat(fake.taints()).containsExactly(OUR_TAINT);
     }
+
+    @Test
+    void aPolicyInForceIsCheckedOnceAndSaysNothing() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.calls("check-policy")).isEqualTo(1);
+        assertThat(fake.eventReasons()).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void aPolicyNotInForceIsAWarningAndTheTaintGoesAnywayByDefault() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        fake.policyEnforced = false;
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        await().atMost(WAIT).until(() -> fake.eventReasons().contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
+        assertThat(note(Reason.ADMISSION_POLICY_NOT_ENFORCED.value())).contains("ADMISSION_POLICY_CHECK=warn");
+        assertThat(agent.metrics().outcomes(Reason.ADMISSION_POLICY_NOT_ENFORCED)).isEqualTo(1);
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void requireRemovesNothingUntilThePolicyIsInForce() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        fake.policyEnforced = false;
+        start(settings("ADMISSION_POLICY_CHECK", "require"), fake, new FakeCertSource().makeValid());
+        await().atMost(WAIT).until(() -> fake.calls("check-policy") >= 3);
+        assertThat(agent.state()).isEqualTo(State.WAITING_FOR_ADMISSION_POLICY);
+        assertThat(fake.calls("patch")).isZero();
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        assertThat(fake.eventReasons()).containsOnlyOnce(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
+        assertThat(sleeps).startsWith(AdmissionCheck.RECHECK_FIRST, AdmissionCheck.RECHECK_FIRST.multipliedBy(2));
+
+        fake.policyEnforced = true;
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void offChecksNothing() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        fake.policyEnforced = false;
+        start(settings("ADMISSION_POLICY_CHECK", "off"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.calls("check-policy")).isZero();
+        assertThat(fake.eventReasons()).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void warnDoesNotWaitLongForAnApiserverThatCannotAnswerTheCheck() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT).failNext("check-policy",
+                ApiFailure.noResponse("refused"), ApiFailure.noResponse("refused"), ApiFailure.noResponse("refused"));
+        start(settings(), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.calls("check-policy")).isEqualTo(AdmissionCheck.WARN_ATTEMPTS);
+        assertThat(fake.taints()).isEmpty();
+    }
 }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -217,6 +218,15 @@ final class FakeNodeApi implements NodeApi {
             throw new InterruptedException("closed");
         }
         return seen == -1 ? resourceVersion : Long.toString(seen);
+    }
+
+    /** Whether the dry run of a forbidden change is refused, as an admission policy in force does. */
+    volatile boolean policyEnforced = true;
+
+    @Override
+    public Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
+        call("check-policy");
+        return policyEnforced ? Optional.of("denied by the fake's policy") : Optional.empty();
     }
 
     @Override

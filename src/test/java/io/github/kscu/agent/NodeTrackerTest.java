@@ -63,6 +63,11 @@ class NodeTrackerTest {
             }
 
             @Override
+            public java.util.Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
+                return fake.dryRunForbiddenChange(node);
+            }
+
+            @Override
             public void createEvent(NodeEvent event) throws ApiFailure {
                 fake.createEvent(event);
             }

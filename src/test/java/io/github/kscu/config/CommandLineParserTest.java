@@ -90,7 +90,7 @@ class CommandLineParserTest {
     @Test
     void badVerbosityIsOneLine() {
         assertThatThrownBy(() -> run(NODE, "-v", "loud"))
-                .hasMessage("invalid -v \"loud\"; accepted: a verbosity 0-10 (0-2 info, 3-4 debug, 5+ trace), or use"
+                .hasMessage("invalid -v \"loud\"; accepted: a verbosity 0-10 (0-2 info, 3-4 debug, 5-10 trace), or use"
                         + " --log-level");
     }
 

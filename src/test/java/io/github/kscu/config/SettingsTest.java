@@ -138,13 +138,32 @@ class SettingsTest {
             HEALTH_ADDR            | 8080         | invalid --health-addr (HEALTH_ADDR) "8080"; accepted: [host]:port, port 0-65535, or off
             HEALTH_ADDR            | :70000       | invalid --health-addr (HEALTH_ADDR) ":70000"
             LOG_FORMAT             | xml          | invalid --log-format (LOG_FORMAT) "xml"; accepted: text or json
-            LOG_LEVEL              | verbose      | invalid --log-level (LOG_LEVEL) "verbose"; accepted: trace, debug, info, warn or error
+            LOG_LEVEL              | verbose      | invalid --log-level (LOG_LEVEL) "verbose"; accepted: trace, debug, info, warn, error, or a klog verbosity 0-10
+            LOG_LEVEL              | 11           | invalid --log-level (LOG_LEVEL) "11"
+            LOG_LEVEL              | -1           | invalid --log-level (LOG_LEVEL) "-1"
+            ADMISSION_POLICY_CHECK | strict       | invalid --admission-policy-check (ADMISSION_POLICY_CHECK) "strict"; accepted: warn, require or off
             """)
     void invalidValuesNameTheSettingTheValueAndWhatIsAccepted(String env, String value, String message) {
         assertThatThrownBy(() -> parse(env, value))
                 .isInstanceOf(InvalidSettingException.class)
                 .hasMessageContaining(message)
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n").contains("accepted:"));
+    }
+
+    /** The Go sample's chart sets {@code logLevel: 4}, a klog verbosity: mapped as {@code -v} is. */
+    @ParameterizedTest(name = "LOG_LEVEL={0} -> {1}")
+    @CsvSource({"0, INFO", "2, INFO", "3, DEBUG", "4, DEBUG", "5, TRACE", "10, TRACE", "warn, WARN"})
+    void logLevelTakesAKlogVerbosity(String value, Settings.LogLevel level) throws Exception {
+        assertThat(parse("LOG_LEVEL", value).logLevel()).isEqualTo(level);
+    }
+
+    @Test
+    void theAdmissionPolicyCheckWarnsByDefault() throws Exception {
+        assertThat(parse().admissionPolicyCheck()).isEqualTo(Settings.AdmissionPolicyCheck.WARN);
+        assertThat(parse("ADMISSION_POLICY_CHECK", "require").admissionPolicyCheck())
+                .isEqualTo(Settings.AdmissionPolicyCheck.REQUIRE);
+        assertThat(parse("ADMISSION_POLICY_CHECK", "off").admissionPolicyCheck())
+                .isEqualTo(Settings.AdmissionPolicyCheck.OFF);
     }
 
     @Test

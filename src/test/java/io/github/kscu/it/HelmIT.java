@@ -199,8 +199,9 @@ class HelmIT {
 
     /**
      * The objects by kind and name, without what a chart and a kustomization legitimately name or label
-     * differently: labels and selectors, the pod template's checksum annotation, and the ConfigMap's
-     * name (kustomize appends a content hash) where it is and where it is referred to.
+     * differently: labels and selectors, the pod template's checksum annotation, the ConfigMap's name
+     * (kustomize appends a content hash) where it is and where it is referred to, and how the policy
+     * matches the agent's ServiceAccount.
      */
     private static Map<String, Object> normalize(String rendered) {
         Map<String, Object> out = new TreeMap<>();
@@ -221,7 +222,13 @@ class HelmIT {
                         }
                     }
                 }
-                case "ValidatingAdmissionPolicyBinding" -> at(d, "spec", "paramRef").put("name", CONFIG);
+                // The chart names its exact ServiceAccount; the overlay matches any prefix or suffix a
+                // kustomization further out adds (the client matrix proves both with the agent's token).
+                case "ValidatingAdmissionPolicy" -> {
+                    for (Map<String, Object> c : (List<Map<String, Object>>) at(d, "spec").get("matchConditions")) {
+                        c.put("expression", "<the agent's ServiceAccount>");
+                    }
+                }
                 case "PodMonitor" -> at(d, "spec").remove("selector");
                 default -> { }
             }

@@ -1,0 +1,123 @@
+package io.github.kscu.agent;
+
+import io.github.kscu.config.Settings.AdmissionPolicyCheck;
+import io.github.kscu.health.Metrics;
+import io.github.kscu.health.Reason;
+import io.github.kscu.health.State;
+import io.github.kscu.kube.ApiFailure;
+import io.github.kscu.kube.HttpNodeApi;
+import io.github.kscu.kube.NodeApi;
+import io.github.kscu.kube.RetryPolicy;
+import io.github.kscu.log.Fields;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+import org.tinylog.Logger;
+import org.tinylog.TaggedLogger;
+
+/**
+ * Proves at start that the admission policy is in force: one dry-run request of a change it must refuse
+ * (a label on this node). A policy that the apiserver silently skips (a binding that matches nothing, a
+ * policy removed, a cluster that ignores it) looks exactly like one in force until a token is stolen,
+ * so it is asked, not assumed.
+ *
+ * <p>When the change is allowed: a Warning ({@link Reason#ADMISSION_POLICY_NOT_ENFORCED}: log, metric,
+ * Event) and {@code kscu_admission_policy_enforced 0}. With {@code warn} (the default) the agent goes on:
+ * refusing to untaint would not take a single permission away from the token, only keep every node
+ * out of service. With {@code require} no taint is removed until a later check finds the policy in
+ * force (docs/operations.md).
+ */
+final class AdmissionCheck {
+    private static final TaggedLogger LOG = Logger.tag("agent");
+    /** warn: an apiserver that does not answer is not worth delaying the untaint for longer than this. */
+    static final int WARN_ATTEMPTS = 3;
+    /** require: how soon the policy is asked again after it was found missing, growing to {@link #RECHECK_CAP}. */
+    static final Duration RECHECK_FIRST = Duration.ofSeconds(30);
+    static final Duration RECHECK_CAP = Duration.ofMinutes(10);
+
+    private final String node;
+    private final NodeApi api;
+    private final AdmissionPolicyCheck mode;
+    private final Reporter reporter;
+    private final StateRecorder state;
+    private final Metrics metrics;
+    private final RetryPolicy retry;
+    private final Sleeper sleeper;
+    private final Clock clock;
+
+    AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, Reporter reporter, StateRecorder state,
+            Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock) {
+        this.node = node;
+        this.api = api;
+        this.mode = mode;
+        this.reporter = reporter;
+        this.state = state;
+        this.metrics = metrics;
+        this.retry = retry;
+        this.sleeper = sleeper;
+        this.clock = clock;
+    }
+
+    /**
+     * Returns when taints may be removed: at once with {@code off}; after the check with {@code warn},
+     * whatever it found; with {@code require}, once the policy is in force.
+     */
+    void run() throws InterruptedException {
+        if (mode == AdmissionPolicyCheck.OFF) {
+            LOG.debug("admission policy check off node={}", node);
+            return;
+        }
+        boolean reported = false;
+        Duration recheck = RECHECK_FIRST;
+        int failures = 0;
+        Instant failingSince = null;
+        while (true) {
+            Optional<String> refusal;
+            try {
+                refusal = api.dryRunForbiddenChange(node);
+            } catch (ApiFailure f) {
+                failures++;
+                if (failingSince == null) {
+                    failingSince = clock.instant();
+                }
+                if (mode == AdmissionPolicyCheck.WARN && failures >= WARN_ATTEMPTS) {
+                    LOG.warn("could not check the admission policy, going on without it node={} code={} error={}",
+                            node, f.code(), Fields.quote(f.getMessage()));
+                    return;
+                }
+                sleeper.sleep(retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant())).delay());
+                continue;
+            }
+            failures = 0;
+            failingSince = null;
+            if (refusal.isPresent()) {
+                metrics.admissionPolicyEnforced(true);
+                LOG.info("admission policy in force: a dry run of a label change was refused node={} answer={}", node,
+                        Fields.quote(refusal.get()));
+                return;
+            }
+            metrics.admissionPolicyEnforced(false);
+            if (!reported) {
+                reporter.report(Reason.ADMISSION_POLICY_NOT_ENFORCED, note());
+                reported = true;
+            }
+            if (mode == AdmissionPolicyCheck.WARN) {
+                return;
+            }
+            state.set(State.WAITING_FOR_ADMISSION_POLICY);
+            sleeper.sleep(recheck);
+            recheck = recheck.multipliedBy(2).compareTo(RECHECK_CAP) > 0 ? RECHECK_CAP : recheck.multipliedBy(2);
+        }
+    }
+
+    private String note() {
+        return "admission policy not in force: the apiserver allowed this agent's token to label node " + node
+                + " (a dry run of " + HttpNodeApi.CHECK_LABEL + "), so the token can change more than this node's"
+                + " startup taint; check that the ValidatingAdmissionPolicy and its binding exist and that the policy's"
+                + " matchConditions name this ServiceAccount (Kubernetes 1.32+, docs/operations.md); "
+                + (mode == AdmissionPolicyCheck.REQUIRE
+                        ? "no taint is removed until it is (ADMISSION_POLICY_CHECK=require)"
+                        : "the taint is removed anyway (ADMISSION_POLICY_CHECK=warn)");
+    }
+}
