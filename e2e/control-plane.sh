@@ -10,7 +10,8 @@
 #        e2e/control-plane.sh kube-apiserver DIR ETCD_PORT ADDRESS PORT [FLAG...]
 #   DIR  the control plane's directory: pki/ (ca.crt, apiserver.crt, apiserver.key, sa.key, sa.pub, as
 #        `Pki` writes them), and each server's data
-# Environment: TOOLS_BIN, the binaries of `make tools`.
+# Environment: TOOLS_BIN, the binaries of `make tools`; KUBE_APISERVER, the apiserver binary's name there
+#   (default kube-apiserver; kube-apiserver-oldest is the oldest Kubernetes the admission policy supports).
 set -euo pipefail
 usage() {
 	echo "usage: control-plane.sh etcd DIR CLIENT_PORT PEER_PORT | kube-apiserver DIR ETCD_PORT ADDRESS PORT [FLAG...]" >&2
@@ -33,7 +34,7 @@ kube-apiserver)
 	dir=$2 etcd=$3 address=$4 port=$5
 	shift 5
 	pki=$dir/pki
-	exec "$bin/kube-apiserver" --etcd-servers="http://127.0.0.1:$etcd" \
+	exec "$bin/${KUBE_APISERVER:-kube-apiserver}" --etcd-servers="http://127.0.0.1:$etcd" \
 		--bind-address="$address" --advertise-address="$address" --secure-port="$port" \
 		--cert-dir="$dir/apiserver-certs" --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
 		--client-ca-file="$pki/ca.crt" --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \

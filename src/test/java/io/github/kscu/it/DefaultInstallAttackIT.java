@@ -28,9 +28,10 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * The default install as an attacker sees it: the generic overlay exactly as shipped is applied to a real
- * apiserver, and the agent's ServiceAccount token is minted bound to a Pod on node A, as the kubelet mints
- * it for the agent's pod. Each forbidden operation is its own test case and must be refused (403, by RBAC
+ * The default install as an attacker sees it: the README's first install command, {@code kubectl apply -k
+ * kustomize/overlays/generic} with the kubectl {@code make tools} builds (its embedded kustomize is v5.7.1,
+ * as in every kubectl 1.34 and 1.35), on a real apiserver, and the agent's ServiceAccount token is minted
+ * bound to a Pod on node A, as the kubelet mints it for the agent's pod. Each forbidden operation is its own test case and must be refused (403, by RBAC
  * or by the admission policy); the one allowed change, removing our taint from node A the way the agent
  * does, is the last but one case, and putting it back is the last. The matrix is printed at the end.
  */
@@ -41,6 +42,7 @@ import org.junit.jupiter.params.provider.MethodSource;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class DefaultInstallAttackIT {
+
     private static final MediaType JSON = MediaType.get("application/json");
     private static final MediaType JSON_PATCH = MediaType.get("application/json-patch+json");
     private static final MediaType MERGE = MediaType.get("application/merge-patch+json");
@@ -65,9 +67,8 @@ class DefaultInstallAttackIT {
 
     @BeforeAll
     void installAndStealTheToken() throws Exception {
-        String rendered = cp.tool("kustomize", null, "build", "kustomize/overlays/generic");
-        assertThat(rendered).contains("kind: ValidatingAdmissionPolicyBinding");
-        cp.tool("kubectl", rendered, "apply", "-f", "-", "--server-side", "--field-manager=kscu-test");
+        assertThat(cp.tool("kubectl", null, "apply", "-k", "kustomize/overlays/generic"))
+                .contains("validatingadmissionpolicybinding.admissionregistration.k8s.io/kubelet-server-cert-untaint");
         kube.createNode("node-a", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
         kube.createNode("node-b", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
         agent = cp.tokenHttp(kube.podBoundAgentToken("node-a"));
@@ -84,7 +85,9 @@ class DefaultInstallAttackIT {
 
     @AfterAll
     void printMatrix() throws Exception {
-        StringBuilder b = new StringBuilder("attack matrix, default generic overlay, token bound to a pod on node-a:\n");
+        StringBuilder b = new StringBuilder("attack matrix, kubectl apply -k overlays/generic, "
+                + cp.tool("kubectl", null, "version", "-o", "json").replaceAll("(?s).*\"serverVersion\".*?\"gitVersion\": \"([^\"]+)\".*", "apiserver $1")
+                + ", token bound to a pod on node-a:\n");
         for (Row r : matrix) {
             b.append(String.format(Locale.ROOT, "  %-62s %d %s%n", r.operation(), r.status(), r.answer()));
         }

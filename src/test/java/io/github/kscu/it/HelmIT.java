@@ -84,7 +84,10 @@ class HelmIT {
         return Stream.of("helm", "helm4");
     }
 
-    /** A values file of the Go sample's chart, every key of it, used unchanged. */
+    /**
+     * A values file of the Go sample's chart, every key of it with other values than it ships (its shipped
+     * values are GoSampleValuesIT's), used unchanged.
+     */
     @Test
     void takesTheGoSampleChartsValues(@TempDir Path dir) throws Exception {
         Path values = Files.writeString(dir.resolve("go-sample-values.yaml"), """
@@ -93,7 +96,7 @@ class HelmIT {
                 startupJitter: 2
                 taintWatcherDuration: 45
                 certCheckDuration: 120
-                logLevel: debug
+                logLevel: 4
                 skipCertCheck: false
                 image:
                   repository: registry.example.com/untaint
@@ -119,7 +122,7 @@ class HelmIT {
         assertThat(config(objects.get("ConfigMap"))).containsEntry("TAINT_KEY", "node.example.com/cert-pending")
                 .containsEntry("CERT_CHECK_INTERVAL", "5").containsEntry("STARTUP_JITTER", "2")
                 .containsEntry("TAINT_WATCHER_DURATION", "45").containsEntry("CERT_CHECK_DURATION", "120")
-                .containsEntry("LOG_LEVEL", "debug").containsEntry("SKIP_CERT_CHECK", "false");
+                .containsEntry("LOG_LEVEL", "4").containsEntry("SKIP_CERT_CHECK", "false");
         Map<String, Object> ds = objects.get("DaemonSet");
         assertThat(at(ds, "metadata").get("name")).isEqualTo("cert-untaint");
         assertThat(at(ds, "metadata", "labels")).asString().contains("team=platform")

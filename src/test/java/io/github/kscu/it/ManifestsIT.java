@@ -105,13 +105,17 @@ class ManifestsIT {
         dryRunApply(cp.renderBaseWith(component));
     }
 
-    /** Every overlay ships the admission policy, its binding reading the agent's own generated ConfigMap. */
+    /**
+     * Every overlay ships the admission policy with no parameter (nothing to find, so nothing to miss) and
+     * the overlay's TAINT_KEY written into it.
+     */
     @ParameterizedTest
     @MethodSource("overlays")
-    void everyOverlayRendersThePolicyBoundToTheAgentsConfigMap(String overlay) throws Exception {
+    void everyOverlayRendersThePolicyWithItsTaintKey(String overlay) throws Exception {
         String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
-        assertThat(rendered).contains("kind: ValidatingAdmissionPolicy\n").contains("kind: ValidatingAdmissionPolicyBinding\n");
-        assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in kube-system");
+        assertThat(rendered).contains("kind: ValidatingAdmissionPolicy\n").contains("kind: ValidatingAdmissionPolicyBinding\n")
+                .doesNotContain("paramKind").doesNotContain("paramRef");
+        assertThat(policyKeys(rendered)).isEqualTo(taintKey(rendered));
     }
 
     /** The default install holds no kubelet credentials: nothing from the host, not root. */
@@ -142,38 +146,56 @@ class ManifestsIT {
         dryRunApply(rendered);
     }
 
-    /** An outer kustomization that merges another TAINT_KEY (and moves the namespace) moves the policy's parameter too. */
+    /**
+     * An outer kustomization that merges another TAINT_KEY and repeats the admission-policy component's
+     * replacement after it (docs/install.md) renders a policy with the new key; ClientMatrixIT proves both
+     * that and the refusal without it on the apiserver.
+     */
     @Test
-    void anOuterTaintKeyMergeReachesThePolicy() throws Exception {
-        String rendered = cp.render("overlays/generic", """
-                namespace: agents
+    void anOuterTaintKeyMergeReachesThePolicyWithTheDocumentedReplacement() throws Exception {
+        String merge = """
                 configMapGenerator:
                 - name: kubelet-server-cert-untaint
                   behavior: merge
                   literals:
                   - TAINT_KEY=other.io/boot
+                """;
+        assertThat(policyKeys(cp.render("overlays/generic", merge))).isEqualTo("example.com/kubelet-no-server-cert");
+        String rendered = cp.render("overlays/generic", merge + """
+                replacements:
+                - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
+                  targets:
+                  - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
+                    fieldPaths: [spec.variables.[name=taintKeySetting].expression]
+                    options: {delimiter: "'", index: 1}
                 """);
-        assertThat(rendered).contains("TAINT_KEY: other.io/boot");
-        assertThat(paramRef(rendered)).isEqualTo(configMapName(rendered) + " in agents");
+        assertThat(taintKey(rendered)).isEqualTo("other.io/boot");
+        assertThat(policyKeys(rendered)).isEqualTo("other.io/boot");
     }
 
-    /** The name of the one ConfigMap among the rendered objects (kustomize adds a hash suffix). */
+    /** TAINT_KEY of the one generated ConfigMap. */
+    private static String taintKey(String rendered) {
+        Matcher m = Pattern.compile("\n  TAINT_KEY: (\\S+)\n").matcher(rendered);
+        assertThat(m.find()).as("TAINT_KEY in the ConfigMap").isTrue();
+        return m.group(1);
+    }
+
+    /** The taint keys written into the policy (its taintKeySetting variable, a CEL string literal). */
     @SuppressWarnings("unchecked")
-    private static String configMapName(String rendered) {
-        List<String> names = new ArrayList<>();
+    private static String policyKeys(String rendered) {
         for (Object doc : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
-            if (doc instanceof java.util.Map<?, ?> object && "ConfigMap".equals(object.get("kind"))) {
-                names.add((String) ((java.util.Map<String, Object>) object.get("metadata")).get("name"));
+            if (doc instanceof java.util.Map<?, ?> object && "ValidatingAdmissionPolicy".equals(object.get("kind"))) {
+                var spec = (java.util.Map<String, Object>) object.get("spec");
+                for (var variable : (List<java.util.Map<String, Object>>) spec.get("variables")) {
+                    if ("taintKeySetting".equals(variable.get("name"))) {
+                        String literal = (String) variable.get("expression");
+                        assertThat(literal).startsWith("'").endsWith("'");
+                        return literal.substring(1, literal.length() - 1);
+                    }
+                }
             }
         }
-        assertThat(names).as("the generated ConfigMap").hasSize(1);
-        return names.getFirst();
-    }
-
-    private static String paramRef(String rendered) {
-        Matcher m = Pattern.compile("paramRef:\n\\s+name: (\\S+)\n\\s+namespace: (\\S+)").matcher(rendered);
-        assertThat(m.find()).as("the binding's paramRef").isTrue();
-        return m.group(1) + " in " + m.group(2);
+        throw new AssertionError("no taintKeySetting in the rendered policy");
     }
 
     /**

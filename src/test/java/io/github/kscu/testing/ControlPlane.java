@@ -26,9 +26,14 @@ public final class ControlPlane implements AutoCloseable {
      * Flags for special cases; the defaults are a plain single-node control plane.
      *
      * @param apiserverFlags more kube-apiserver flags, e.g. a feature gate a tier needs
+     * @param apiserver      the kube-apiserver binary in the tools directory: {@link #APISERVER}, or
+     *                       {@link #OLDEST_APISERVER} (the oldest Kubernetes the admission policy supports)
      */
-    public record Options(int maxRequestsInflight, int maxMutatingRequestsInflight, List<String> apiserverFlags) {
-        public static final Options DEFAULT = new Options(0, 0, List.of());
+    public record Options(int maxRequestsInflight, int maxMutatingRequestsInflight, List<String> apiserverFlags,
+            String apiserver) {
+        public static final String APISERVER = "kube-apiserver";
+        public static final String OLDEST_APISERVER = "kube-apiserver-oldest";
+        public static final Options DEFAULT = new Options(0, 0, List.of(), APISERVER);
 
         public Options {
             apiserverFlags = List.copyOf(apiserverFlags);
@@ -36,7 +41,12 @@ public final class ControlPlane implements AutoCloseable {
 
         /** Inflight limits, so that excess requests get 429. */
         public static Options inflight(int max, int maxMutating) {
-            return new Options(max, maxMutating, List.of());
+            return new Options(max, maxMutating, List.of(), APISERVER);
+        }
+
+        /** The defaults on another kube-apiserver binary of {@code make tools}. */
+        public static Options apiserver(String binary) {
+            return new Options(0, 0, List.of(), binary);
         }
     }
 
@@ -62,7 +72,8 @@ public final class ControlPlane implements AutoCloseable {
 
     private ControlPlane(Path dir, Options options) throws IOException {
         this.dir = dir;
-        this.bin = toolsBin();
+        this.bin = options.apiserver().equals(Options.APISERVER) ? toolsBin()
+                : requireTools("a control plane on " + options.apiserver(), options.apiserver());
         this.options = options;
         this.etcdPort = freePort();
         this.etcdPeerPort = freePort();
@@ -168,6 +179,15 @@ public final class ControlPlane implements AutoCloseable {
      * given {@code kustomize/components}, and {@code extra} kustomization fields (YAML, may be empty).
      */
     public String render(String resource, String extra, String... components) throws IOException, InterruptedException {
+        return tool("kustomize", null, "build", kustomization(resource, extra, components).toString());
+    }
+
+    /**
+     * Writes a user's kustomization as {@link #render} does and returns its directory, for another
+     * kustomize (the client matrix) or {@code kubectl apply -k}.
+     */
+    public Path kustomization(String resource, String extra, String... components)
+            throws IOException, InterruptedException {
         Path wrapper = Files.createTempDirectory(dir, "kustomization-");
         List<String> cmd = new ArrayList<>(List.of("bash", KUSTOMIZATION.toString()));
         if (!extra.isEmpty()) {
@@ -182,7 +202,7 @@ public final class ControlPlane implements AutoCloseable {
         if (p.waitFor() != 0) {
             throw new IOException("e2e/kustomization.sh failed: " + out);
         }
-        return tool("kustomize", null, "build", wrapper.resolve("k").toString());
+        return wrapper.resolve("k");
     }
 
     /** Applies {@code kustomize/base} (see {@link #agentKubeconfig()}) and returns a token of its ServiceAccount. */
@@ -349,6 +369,7 @@ public final class ControlPlane implements AutoCloseable {
         ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         pb.environment().put("TOOLS_BIN", bin.toString());
+        pb.environment().put("KUBE_APISERVER", options.apiserver());
         Process p = pb.start();
         processes.add(p);
         return p;

@@ -26,6 +26,9 @@ public final class ControlPlaneExtension implements BeforeAllCallback, Parameter
 
         /** More kube-apiserver flags. */
         String[] apiserverFlags() default {};
+
+        /** The kube-apiserver binary of {@code make tools} (ControlPlane.Options.OLDEST_APISERVER: 1.32). */
+        String apiserver() default ControlPlane.Options.APISERVER;
     }
 
     private static final ExtensionContext.Namespace NS = ExtensionContext.Namespace.create(ControlPlaneExtension.class);
@@ -53,7 +56,7 @@ public final class ControlPlaneExtension implements BeforeAllCallback, Parameter
             try {
                 ControlPlane cp = ControlPlane.start(o == null ? ControlPlane.Options.DEFAULT
                         : new ControlPlane.Options(o.maxRequestsInflight(), o.maxMutatingRequestsInflight(),
-                                List.of(o.apiserverFlags())));
+                                List.of(o.apiserverFlags()), o.apiserver()));
                 Logger.tag("test").info("control plane up in {} ms url={} for={}", cp.startTime().toMillis(),
                         cp.url(), key);
                 return new Handle(cp);

@@ -152,17 +152,24 @@ public final class Kube {
      * agent's pod: it carries the {@code authentication.kubernetes.io/node-name} claim.
      */
     public String podBoundAgentToken(String node) throws IOException {
+        return podBoundToken("kube-system", "kubelet-server-cert-untaint", node);
+    }
+
+    /** A token of ServiceAccount {@code sa} in {@code namespace}, bound to a new Pod of it on {@code node}. */
+    public String podBoundToken(String namespace, String sa, String node) throws IOException {
+        String name = "agent-" + node + "-" + Long.toHexString(System.nanoTime());
         String pod = """
-                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"agent-%s","namespace":"kube-system"},
-                 "spec":{"nodeName":"%s","serviceAccountName":"kubelet-server-cert-untaint",
-                         "containers":[{"name":"agent","image":"kubelet-server-cert-untaint"}]}}""".formatted(node, node);
-        String uid = JsonParser.parseString(call("POST", "/api/v1/namespaces/kube-system/pods", pod, JSON))
+                {"apiVersion":"v1","kind":"Pod","metadata":{"name":"%s","namespace":"%s"},
+                 "spec":{"nodeName":"%s","serviceAccountName":"%s",
+                         "containers":[{"name":"agent","image":"kubelet-server-cert-untaint"}]}}"""
+                .formatted(name, namespace, node, sa);
+        String uid = JsonParser.parseString(call("POST", "/api/v1/namespaces/" + namespace + "/pods", pod, JSON))
                 .getAsJsonObject().getAsJsonObject("metadata").get("uid").getAsString();
         String request = """
                 {"apiVersion":"authentication.k8s.io/v1","kind":"TokenRequest","spec":{"expirationSeconds":3600,
-                 "boundObjectRef":{"apiVersion":"v1","kind":"Pod","name":"agent-%s","uid":"%s"}}}""".formatted(node, uid);
+                 "boundObjectRef":{"apiVersion":"v1","kind":"Pod","name":"%s","uid":"%s"}}}""".formatted(name, uid);
         return JsonParser.parseString(call("POST",
-                "/api/v1/namespaces/kube-system/serviceaccounts/kubelet-server-cert-untaint/token", request, JSON))
+                "/api/v1/namespaces/" + namespace + "/serviceaccounts/" + sa + "/token", request, JSON))
                 .getAsJsonObject().getAsJsonObject("status").get("token").getAsString();
     }
 

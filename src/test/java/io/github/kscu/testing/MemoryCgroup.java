@@ -33,22 +33,8 @@ public final class MemoryCgroup implements AutoCloseable {
     }
 
     public static MemoryCgroup create(String name, long limitBytes) throws IOException {
-        Path v1 = Path.of("/sys/fs/cgroup/memory");
-        Path root = Path.of("/sys/fs/cgroup");
-        boolean v2 = Files.exists(root.resolve("cgroup.controllers"))
-                && Files.readString(root.resolve("cgroup.controllers")).contains("memory");
-        if (!v2 && !Files.isDirectory(v1)) {
-            throw new IllegalStateException("a memory cgroup is needed: neither cgroup v1 " + v1 + " nor v2 "
-                    + root + " has the memory controller");
-        }
-        if (!"root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("creating a memory cgroup needs root (CI runs as root)");
-        }
-        Path dir = (v2 ? root : v1).resolve(name);
-        if (Files.isDirectory(dir)) {
-            Files.delete(dir); // left by a run that was killed; fails loudly if a process is still in it
-        }
-        Files.createDirectories(dir);
+        Path dir = Cgroups.create("memory", name);
+        boolean v2 = Cgroups.v2("memory");
         Files.writeString(dir.resolve(v2 ? "memory.max" : "memory.limit_in_bytes"), Long.toString(limitBytes));
         return new MemoryCgroup(dir, v2);
     }
@@ -60,10 +46,7 @@ public final class MemoryCgroup implements AutoCloseable {
 
     /** {@code command}, started inside this cgroup from its first instruction. */
     public List<String> wrap(List<String> command) {
-        List<String> cmd = new ArrayList<>(List.of("/bin/bash", "-c",
-                "echo $$ > " + dir.resolve("cgroup.procs") + " && exec \"$@\"", "in-cgroup"));
-        cmd.addAll(command);
-        return cmd;
+        return Cgroups.wrap(dir, command);
     }
 
     public long oomKills() throws IOException {
@@ -83,14 +66,7 @@ public final class MemoryCgroup implements AutoCloseable {
 
     @Override
     public void close() throws IOException {
-        try {
-            for (int i = 0; i < 50 && !Files.readString(dir.resolve("cgroup.procs")).isBlank(); i++) {
-                Thread.sleep(100);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        Files.deleteIfExists(dir);
+        Cgroups.remove(dir);
     }
 
     /**

@@ -23,12 +23,15 @@ public final class TestSettings {
 
     /**
      * An agent on {@code node}: no start-up jitter, no health server, Events in kube-system as the
-     * DaemonSet posts them (its Role is there); then {@code kv}. The certificate source is left to
-     * {@code kv} (the binary's default is the file source).
+     * DaemonSet posts them (its Role is there), and no admission policy check, as with
+     * {@code components/no-admission-policy}: most tests install no policy (it would refuse their
+     * tokens, which are not bound to a pod), so the check would only add a Warning to every Event count.
+     * Tests of the check set {@code ADMISSION_POLICY_CHECK} themselves. Then {@code kv}. The certificate
+     * source is left to {@code kv} (the binary's default is the file source).
      */
     public static Map<String, String> agent(String node, Path kubeconfig, String... kv) {
         return of(Map.of("NODE_NAME", node, "KUBECONFIG", kubeconfig.toString(), "STARTUP_JITTER", "0",
-                "HEALTH_ADDR", "off", "POD_NAMESPACE", "kube-system"), kv);
+                "HEALTH_ADDR", "off", "POD_NAMESPACE", "kube-system", "ADMISSION_POLICY_CHECK", "off"), kv);
     }
 
     /** {@link #agent(String, Path, String...)} with the file source at {@code cert}. */

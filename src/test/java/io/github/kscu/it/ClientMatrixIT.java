@@ -1,0 +1,337 @@
+package io.github.kscu.it;
+
+import static io.github.kscu.it.Agents.OURS;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.google.gson.JsonParser;
+import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.Kube;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.stream.Stream;
+import okhttp3.MediaType;
+import okhttp3.OkHttpClient;
+import okhttp3.Request;
+import okhttp3.RequestBody;
+import okhttp3.Response;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicContainer;
+import org.junit.jupiter.api.DynamicNode;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.TestFactory;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The admission policy on the clients users install with, on a real apiserver: each overlay rendered by
+ * the kustomize that kubectl 1.31 to 1.35 embeds and by the newest (which Argo CD v3.6 bundles), each
+ * outer kustomization a user may put around an overlay, and the Helm chart with helm v3 and v4. Every
+ * cell is installed alone (the one before it deleted, and the policy seen gone), the agent's own token is
+ * minted bound to a pod on node A, and the node-A and node-B label and taint attacks must each be refused
+ * while removing the cell's taint from node A is allowed. {@link DefaultInstallAttackIT} runs every attack
+ * on the README's own command ({@code kubectl apply -k}); this class proves the other paths.
+ */
+@ExtendWith(ControlPlaneExtension.class)
+@ControlPlaneExtension.Options
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class ClientMatrixIT {
+    /** kustomize as kubectl embeds it (k8s.io/kubectl's go.mod), and the newest release. */
+    static final List<String[]> KUSTOMIZES = List.of(
+            new String[] {"v5.4.2", "kubectl 1.31"},
+            new String[] {"v5.5.0", "kubectl 1.32"},
+            new String[] {"v5.6.0", "kubectl 1.33"},
+            new String[] {"v5.7.1", "kubectl 1.34 and 1.35"},
+            new String[] {"v5.8.2", "the pinned one"},
+            new String[] {"v5.8.3", "the newest; Argo CD v3.6"});
+    static final List<String> OVERLAYS = List.of("generic", "eks-auto-mode", "karpenter-startup-taints");
+    /** The kustomizes the outer-kustomization variants are rendered with: most kubectls, and the newest. */
+    static final List<String> OUTER_KUSTOMIZES = List.of("v5.7.1", "v5.8.3");
+    static final String OTHER_KEY = "other.io/boot";
+    static final String PROBE_SA = "probe-kubelet-server-cert-untaint";
+
+    private static final MediaType JSON_PATCH = MediaType.get("application/json-patch+json");
+    private static final MediaType MERGE = MediaType.get("application/merge-patch+json");
+    private static final String KEEP = taintJson("keep.io/x");
+
+    /** How a cell gets onto the cluster, and how it is taken off again. */
+    interface Install {
+        void apply(ControlPlane cp) throws Exception;
+
+        void delete(ControlPlane cp) throws Exception;
+    }
+
+    /**
+     * @param key        the taint the agent of this cell removes (its TAINT_KEY)
+     * @param policyKey  the taint the policy of this cell lets it remove: another one when a user merged a
+     *                   TAINT_KEY without copying it into the policy, and the removal must then be refused
+     *                   with a message that says what to do
+     */
+    record Cell(String name, Install install, String namespace, String serviceAccount, String key, String policyKey) {
+    }
+
+    record Row(String cell, String operation, int status) {
+    }
+
+    private final ControlPlane cp;
+    private final Kube kube;
+    private final List<Row> matrix = new CopyOnWriteArrayList<>();
+    private OkHttpClient probe;
+    private Cell installed;
+
+    ClientMatrixIT(ControlPlane cp) {
+        this.cp = cp;
+        this.kube = cp.kube();
+        List<String> tools = new ArrayList<>(List.of("helm", "helm4", "karpenter-crds"));
+        KUSTOMIZES.forEach(k -> tools.add("kustomize-" + k[0]));
+        ControlPlane.requireTools("the client matrix", tools.toArray(String[]::new));
+    }
+
+    @BeforeAll
+    void nodesAndProbe() throws Exception {
+        cp.tool("kubectl", null, "apply", "--server-side", "-f", ControlPlane.toolsBin().resolve("karpenter-crds").toString());
+        for (String node : List.of("node-a", "node-b")) {
+            kube.createNode(node, "keep.io/x:NoSchedule", OURS + ":NoSchedule", OTHER_KEY + ":NoSchedule");
+        }
+        // A ServiceAccount that may patch nodes and that every kustomize-rendered policy matches (its
+        // name contains ours): once a dry run of its label change is allowed, no policy is left over.
+        cp.tool("kubectl", """
+                apiVersion: v1
+                kind: ServiceAccount
+                metadata: {name: %1$s, namespace: default}
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: ClusterRole
+                metadata: {name: %1$s}
+                rules: [{apiGroups: [""], resources: [nodes], verbs: [patch]}]
+                ---
+                apiVersion: rbac.authorization.k8s.io/v1
+                kind: ClusterRoleBinding
+                metadata: {name: %1$s}
+                roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: %1$s}
+                subjects: [{kind: ServiceAccount, name: %1$s, namespace: default}]
+                """.formatted(PROBE_SA), "apply", "--server-side", "-f", "-");
+        probe = cp.tokenHttp(kube.podBoundToken("default", PROBE_SA, "node-a"));
+    }
+
+    @AfterAll
+    void printMatrix() {
+        StringBuilder b = new StringBuilder("client matrix (403 = refused; the last row of a cell is the allowed removal):\n");
+        String last = null;
+        for (Row r : matrix) {
+            if (!r.cell().equals(last)) {
+                b.append("  ").append(r.cell()).append('\n');
+                last = r.cell();
+            }
+            b.append(String.format(Locale.ROOT, "      %-44s %d%n", r.operation(), r.status()));
+        }
+        System.out.println(b);
+    }
+
+    static Stream<Cell> cells() {
+        List<Cell> cells = new ArrayList<>();
+        for (String[] k : KUSTOMIZES) {
+            for (String overlay : OVERLAYS) {
+                cells.add(kustomize("kustomize " + k[0] + " (" + k[1] + "), overlays/" + overlay, k[0],
+                        "overlays/" + overlay, "", "kube-system", "kubelet-server-cert-untaint", OURS, OURS));
+            }
+        }
+        String merge = """
+                configMapGenerator:
+                - name: kubelet-server-cert-untaint
+                  behavior: merge
+                  literals:
+                  - TAINT_KEY=%s
+                """.formatted(OTHER_KEY);
+        String copy = """
+                replacements:
+                - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
+                  targets:
+                  - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
+                    fieldPaths: [spec.variables.[name=taintKeySetting].expression]
+                    options: {delimiter: "'", index: 1}
+                """;
+        for (String k : OUTER_KUSTOMIZES) {
+            String with = "kustomize " + k + ", overlays/generic in a user's kustomization with ";
+            cells.add(kustomize(with + "namespace: agents", k, "overlays/generic", "namespace: agents\n",
+                    "agents", "kubelet-server-cert-untaint", OURS, OURS));
+            cells.add(kustomize(with + "namePrefix: acme-", k, "overlays/generic", "namePrefix: acme-\n",
+                    "kube-system", "acme-kubelet-server-cert-untaint", OURS, OURS));
+            cells.add(kustomize(with + "nameSuffix: -prod", k, "overlays/generic", "nameSuffix: -prod\n",
+                    "kube-system", "kubelet-server-cert-untaint-prod", OURS, OURS));
+            cells.add(kustomize(with + "images and labels", k, "overlays/generic", """
+                    images:
+                    - name: ghcr.io/kubelet-server-cert-untaint/kubelet-server-cert-untaint
+                      newName: registry.example.com/untaint
+                      newTag: "1.0"
+                    labels:
+                    - pairs: {team: platform}
+                    """, "kube-system", "kubelet-server-cert-untaint", OURS, OURS));
+            cells.add(kustomize(with + "a merged TAINT_KEY copied into the policy (docs/install.md)", k,
+                    "overlays/generic", merge + copy, "kube-system", "kubelet-server-cert-untaint", OTHER_KEY,
+                    OTHER_KEY));
+            cells.add(kustomize(with + "a merged TAINT_KEY alone: refused, saying why", k, "overlays/generic",
+                    merge, "kube-system", "kubelet-server-cert-untaint", OTHER_KEY, OURS));
+        }
+        for (String helm : List.of("helm", "helm4")) {
+            cells.add(helm(helm + ", default values", helm, "helm-" + helm, "kscu", List.of(),
+                    "kscu-kubelet-server-cert-untaint"));
+            cells.add(helm(helm + ", fullnameOverride: untaint", helm, "helm-" + helm + "-override", "kscu",
+                    List.of("--set", "fullnameOverride=untaint"), "untaint"));
+        }
+        return cells.stream();
+    }
+
+    @TestFactory
+    Stream<DynamicNode> eachClientKeepsThePolicyInForce() {
+        return cells().map(cell -> DynamicContainer.dynamicContainer(cell.name(), Stream.of(
+                DynamicTest.dynamicTest("installs alone", () -> install(cell)),
+                attack(cell, "node B: label", "node-b", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+                attack(cell, "node B: remove the agent's taint", "node-b", JSON_PATCH,
+                        replaceTaints(without(cell.key()))),
+                attack(cell, "node A: label", "node-a", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
+                attack(cell, "node A: add a taint", "node-a", JSON_PATCH,
+                        replaceTaints(all() + "," + taintJson("new.io/y"))),
+                attack(cell, "node A: remove a foreign taint", "node-a", JSON_PATCH,
+                        replaceTaints(taintJson(OURS) + "," + taintJson(OTHER_KEY))),
+                DynamicTest.dynamicTest("node A: remove the agent's taint", () -> removeOwnTaint(cell)))));
+    }
+
+    private void install(Cell cell) throws Exception {
+        if (installed != null) {
+            installed.install().delete(cp);
+            installed = null;
+        }
+        // Nothing of the previous cell may still be in force, or it could hide a cell whose policy is not.
+        cp.tool("kubectl", null, "delete", "validatingadmissionpolicies,validatingadmissionpolicybindings", "--all",
+                "--wait");
+        awaitStatus(probe, 200, "a leftover policy is still in force");
+        // helm creates its namespace itself.
+        if (!cell.namespace().equals("kube-system") && !cell.name().startsWith("helm")) {
+            cp.tool("kubectl", "{\"apiVersion\":\"v1\",\"kind\":\"Namespace\",\"metadata\":{\"name\":\"" + cell.namespace() + "\"}}", "apply", "-f", "-");
+        }
+        cell.install().apply(cp);
+        installed = cell;
+        agent = cp.tokenHttp(kube.podBoundToken(cell.namespace(), cell.serviceAccount(), "node-a"));
+        // The apiserver loads a new policy through an informer: wait until it refuses.
+        awaitStatus(agent, 403, "the policy of " + cell.name() + " is not in force");
+    }
+
+    private OkHttpClient agent;
+
+    private DynamicTest attack(Cell cell, String operation, String node, MediaType type, String body) {
+        return DynamicTest.dynamicTest(operation, () -> {
+            int status = dryRun(agent, node, type, body);
+            matrix.add(new Row(cell.name(), operation, status));
+            assertThat(status).as("%s: %s", operation, lastAnswer).isEqualTo(403);
+        });
+    }
+
+    private void removeOwnTaint(Cell cell) throws Exception {
+        String patch = "[{\"op\":\"test\",\"path\":\"/spec/taints\",\"value\":[" + all() + "]},"
+                + replaceTaints(without(cell.key())).substring(1);
+        int status = dryRun(agent, "node-a", JSON_PATCH, patch);
+        matrix.add(new Row(cell.name(), "ALLOWED? node A: remove " + cell.key(), status));
+        if (cell.key().equals(cell.policyKey())) {
+            assertThat(status).as("%s", lastAnswer).isEqualTo(200);
+        } else {
+            assertThat(status).as("%s", lastAnswer).isEqualTo(403);
+            assertThat(lastAnswer).contains("may only remove taints matching [" + cell.policyKey() + "]")
+                    .contains("render the policy with it");
+        }
+    }
+
+    private static Cell kustomize(String name, String version, String resource, String extra, String namespace,
+            String sa, String key, String policyKey) {
+        Install install = new Install() {
+            private String rendered;
+
+            @Override
+            public void apply(ControlPlane cp) throws Exception {
+                Path dir = cp.kustomization(resource, extra);
+                rendered = cp.tool("kustomize-" + version, null, "build", dir.toString());
+                assertThat(rendered).contains("kind: ValidatingAdmissionPolicyBinding");
+                cp.tool("kubectl", rendered, "apply", "--server-side", "--field-manager=kscu-matrix", "-f", "-");
+            }
+
+            @Override
+            public void delete(ControlPlane cp) throws Exception {
+                cp.tool("kubectl", rendered, "delete", "--ignore-not-found", "--wait", "-f", "-");
+            }
+        };
+        return new Cell(name, install, namespace, sa, key, policyKey);
+    }
+
+    private static Cell helm(String name, String helm, String namespace, String release, List<String> args,
+            String sa) {
+        Path chart = Path.of("charts/kubelet-server-cert-untaint").toAbsolutePath();
+        Install install = new Install() {
+            @Override
+            public void apply(ControlPlane cp) throws Exception {
+                List<String> cmd = new ArrayList<>(List.of("install", release, chart.toString(), "--namespace",
+                        namespace, "--create-namespace"));
+                cmd.addAll(args);
+                cp.tool(helm, null, cmd.toArray(String[]::new));
+            }
+
+            @Override
+            public void delete(ControlPlane cp) throws Exception {
+                cp.tool(helm, null, "uninstall", release, "--namespace", namespace, "--wait");
+            }
+        };
+        return new Cell(name, install, namespace, sa, OURS, OURS);
+    }
+
+    private void awaitStatus(OkHttpClient client, int want, String otherwise) throws Exception {
+        long deadline = System.nanoTime() + 30_000_000_000L;
+        int status;
+        while ((status = dryRun(client, "node-a", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}")) != want) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError(otherwise + " after 30 s: " + status + " " + lastAnswer);
+            }
+            Thread.sleep(200);
+        }
+    }
+
+    private String lastAnswer = "";
+
+    private int dryRun(OkHttpClient client, String node, MediaType type, String body) throws Exception {
+        try (Response r = client.newCall(new Request.Builder().url(cp.url() + "/api/v1/nodes/" + node + "?dryRun=All")
+                .patch(RequestBody.create(body, type)).build()).execute()) {
+            lastAnswer = r.body().string();
+            try {
+                lastAnswer = JsonParser.parseString(lastAnswer).getAsJsonObject().get("message").getAsString();
+            } catch (RuntimeException e) {
+                // not a Status: keep the body
+            }
+            return r.code();
+        }
+    }
+
+    private static String taintJson(String key) {
+        return "{\"key\":\"" + key + "\",\"effect\":\"NoSchedule\"}";
+    }
+
+    /** The nodes' taints as created. */
+    private static String all() {
+        return KEEP + "," + taintJson(OURS) + "," + taintJson(OTHER_KEY);
+    }
+
+    private static String without(String key) {
+        List<String> kept = new ArrayList<>();
+        for (String k : List.of("keep.io/x", OURS, OTHER_KEY)) {
+            if (!k.equals(key)) {
+                kept.add(taintJson(k));
+            }
+        }
+        return String.join(",", kept);
+    }
+
+    private static String replaceTaints(String taints) {
+        return "[{\"op\":\"replace\",\"path\":\"/spec/taints\",\"value\":[" + taints + "]}]";
+    }
+}
