@@ -7,7 +7,9 @@ import com.google.gson.JsonParser;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.Kube;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +32,8 @@ import org.junit.jupiter.api.extension.ExtendWith;
 /**
  * The admission policy on the clients users install with, on a real apiserver: each overlay rendered by
  * the kustomize that kubectl 1.31 to 1.35 embeds and by the newest (which Argo CD v3.6 bundles), each
- * outer kustomization a user may put around an overlay, and the Helm chart with helm v3 and v4. Every
+ * outer kustomization a user may put around an overlay, a real Flux kustomize-controller, and the Helm
+ * chart with helm v3 and v4. Every
  * cell is installed alone (the one before it deleted, and the policy seen gone), the agent's own token is
  * minted bound to a pod on node A, and the node-A and node-B label and taint attacks must each be refused
  * while removing the cell's taint from node A is allowed. {@link DefaultInstallAttackIT} runs every attack
@@ -46,6 +49,7 @@ class ClientMatrixIT {
             new String[] {"v5.5.0", "kubectl 1.32"},
             new String[] {"v5.6.0", "kubectl 1.33"},
             new String[] {"v5.7.1", "kubectl 1.34 and 1.35"},
+            new String[] {"v5.8.1", "kubectl 1.36; Flux kustomize-controller v1.9"},
             new String[] {"v5.8.2", "the pinned one"},
             new String[] {"v5.8.3", "the newest; Argo CD v3.6"});
     static final List<String> OVERLAYS = List.of("generic", "eks-auto-mode", "karpenter-startup-taints");
@@ -86,7 +90,8 @@ class ClientMatrixIT {
     ClientMatrixIT(ControlPlane cp) {
         this.cp = cp;
         this.kube = cp.kube();
-        List<String> tools = new ArrayList<>(List.of("helm", "helm4", "karpenter-crds"));
+        List<String> tools = new ArrayList<>(List.of("helm", "helm4", "karpenter-crds", "kustomize-controller",
+                "flux-crds"));
         KUSTOMIZES.forEach(k -> tools.add("kustomize-" + k[0]));
         ControlPlane.requireTools("the client matrix", tools.toArray(String[]::new));
     }
@@ -177,6 +182,7 @@ class ClientMatrixIT {
             cells.add(kustomize(with + "a merged TAINT_KEY alone: refused, saying why", k, "overlays/generic",
                     merge, "kube-system", "kubelet-server-cert-untaint", OTHER_KEY, OURS));
         }
+        cells.add(flux());
         for (String helm : List.of("helm", "helm4")) {
             cells.add(helm(helm + ", default values", helm, "helm-" + helm, "kscu", List.of(),
                     "kscu-kubelet-server-cert-untaint"));
@@ -264,6 +270,95 @@ class ClientMatrixIT {
             }
         };
         return new Cell(name, install, namespace, sa, key, policyKey);
+    }
+
+    /**
+     * Flux as users run it: a real kustomize-controller (with the kustomize it bundles) reconciling
+     * overlays/generic from an ExternalArtifact, a tarball of this repository's kustomize/ directory
+     * served on loopback, as a source-controller would serve it.
+     */
+    private static Cell flux() {
+        String version = "v1.9.6";
+        Install install = new Install() {
+            private com.sun.net.httpserver.HttpServer server;
+
+            @Override
+            public void apply(ControlPlane cp) throws Exception {
+                Path bin = ControlPlane.requireTools("the Flux cell", "kustomize-controller", "flux-crds");
+                cp.tool("kubectl", null, "apply", "--server-side", "-f", bin.resolve("flux-crds").toString());
+                cp.tool("kubectl", null, "create", "namespace", "flux-system");
+                int health = ControlPlane.freePort();
+                cp.startProcess("kustomize-controller", Duration.ofSeconds(60), () -> httpOk(health),
+                        "env", "KUBECONFIG=" + cp.adminKubeconfig(), bin.resolve("kustomize-controller").toString(),
+                        "--feature-gates=ExternalArtifact=true", "--metrics-addr=0",
+                        "--health-addr=127.0.0.1:" + health, "--watch-all-namespaces=true");
+                Path tarball = cp.dir().resolve("kustomize.tar.gz");
+                Process tar = new ProcessBuilder("tar", "-czf", tarball.toString(), "-C",
+                        Path.of("kustomize").toAbsolutePath().toString(), ".").inheritIO().start();
+                assertThat(tar.waitFor()).as("tar of kustomize/").isZero();
+                byte[] bytes = Files.readAllBytes(tarball);
+                server = com.sun.net.httpserver.HttpServer.create(
+                        new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0), 0);
+                server.createContext("/kustomize.tar.gz", exchange -> {
+                    exchange.sendResponseHeaders(200, bytes.length);
+                    try (var out = exchange.getResponseBody()) {
+                        out.write(bytes);
+                    }
+                });
+                server.start();
+                String digest = "sha256:" + java.util.HexFormat.of().formatHex(
+                        java.security.MessageDigest.getInstance("SHA-256").digest(bytes));
+                String now = java.time.Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString();
+                cp.tool("kubectl", """
+                        apiVersion: source.toolkit.fluxcd.io/v1
+                        kind: ExternalArtifact
+                        metadata: {name: kscu, namespace: flux-system}
+                        spec: {}
+                        """, "apply", "-f", "-");
+                String status = """
+                        {"status":{"artifact":{"url":"http://127.0.0.1:%d/kustomize.tar.gz","revision":"main@sha1:0",
+                         "digest":"%s","path":"kustomize.tar.gz","lastUpdateTime":"%s","size":%d},
+                         "conditions":[{"type":"Ready","status":"True","reason":"Succeeded","message":"served",
+                          "lastTransitionTime":"%s","observedGeneration":1}]}}"""
+                        .formatted(server.getAddress().getPort(), digest, now, bytes.length, now);
+                cp.kube().call("PATCH", "/apis/source.toolkit.fluxcd.io/v1/namespaces/flux-system/externalartifacts/kscu/status",
+                        status, MERGE);
+                cp.tool("kubectl", """
+                        apiVersion: kustomize.toolkit.fluxcd.io/v1
+                        kind: Kustomization
+                        metadata: {name: kscu, namespace: flux-system}
+                        spec:
+                          interval: 10m
+                          path: ./overlays/generic
+                          prune: true
+                          timeout: 2m
+                          sourceRef: {kind: ExternalArtifact, name: kscu}
+                        """, "apply", "-f", "-");
+                cp.tool("kubectl", null, "wait", "--for=condition=Ready", "--timeout=120s", "-n", "flux-system",
+                        "kustomization/kscu");
+            }
+
+            @Override
+            public void delete(ControlPlane cp) throws Exception {
+                // prune: Flux deletes what it applied.
+                cp.tool("kubectl", null, "delete", "-n", "flux-system", "kustomization/kscu", "--wait",
+                        "--timeout=120s");
+                server.stop(0);
+            }
+        };
+        return new Cell("Flux kustomize-controller " + version + " (its kustomize v5.8.1), overlays/generic from an"
+                + " ExternalArtifact", install, "kube-system", "kubelet-server-cert-untaint", OURS, OURS);
+    }
+
+    private static boolean httpOk(int port) throws java.io.IOException {
+        var c = (java.net.HttpURLConnection) java.net.URI.create("http://127.0.0.1:" + port + "/readyz").toURL()
+                .openConnection();
+        c.setConnectTimeout(500);
+        try {
+            return c.getResponseCode() == 200;
+        } finally {
+            c.disconnect();
+        }
     }
 
     private static Cell helm(String name, String helm, String namespace, String release, List<String> args,
