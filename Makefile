@@ -51,7 +51,7 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 	@echo "built $(JAR); try: $(JAVA_HOME)/bin/java -jar $(JAR) --help"
 
 .PHONY: tools
-tools: ## Build or reuse etcd, Kubernetes, kustomize, Toxiproxy, Karpenter (kwok provider), kwok, promtool and actionlint (cached per version outside the repo).
+tools: ## Build or reuse etcd, Kubernetes (and kube-apiserver 1.32), kustomize (and the client matrix's), Flux's kustomize-controller, Toxiproxy, Karpenter (kwok provider), kwok, promtool, actionlint and helm (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)

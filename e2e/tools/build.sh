@@ -16,8 +16,11 @@
 #   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, HELM_BIN, HELM4_BIN,
 #   TOOLS_BIN (the symlink directory; helm v4 is linked there as helm4). Progress goes
 #   to stderr. Besides the binaries, TOOLS_BIN holds karpenter-crds/ (the
-#   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml.
+#   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml, and
+#   for the client matrix kustomize-vX.Y.Z, kube-apiserver-oldest,
+#   kustomize-controller and flux-crds/.
 # Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
+#   KUSTOMIZE_MATRIX, FLUX_VERSION, K8S_OLDEST_VERSION,
 #   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION,
 #   HELM_VERSION, HELM4_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
@@ -45,6 +48,16 @@ ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
+# The client matrix (ClientMatrixIT). kustomize as kubectl 1.31, 1.32, 1.33, 1.34-1.35 and 1.36 embed it
+# (k8s.io/kubectl's go.mod); v5.8.1 is also what Argo CD v3.4 and v3.5 bundle (hack/tool-versions.sh) and
+# what Flux's kustomize-controller v1.9 links. Not v5.8.3 (Argo CD v3.6's): one of its dependencies, a
+# kube-openapi pseudo-version, is refused by the module proxy here. Flux's kustomize-controller: v1.9.6,
+# because v1.10's dependencies are not all served by the module proxy here; the ExternalArtifact CRD
+# it reads comes from source-controller of the same release. And kube-apiserver of the oldest
+# Kubernetes the admission policy supports.
+KUSTOMIZE_MATRIX=${KUSTOMIZE_MATRIX:-v5.4.2 v5.5.0 v5.6.0 v5.7.1 v5.8.1}
+FLUX_VERSION=${FLUX_VERSION:-v1.9.6}
+K8S_OLDEST_VERSION=${K8S_OLDEST_VERSION:-v1.32.13}
 
 CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-cert-untaint/tools}
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -56,7 +69,7 @@ die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '10,19s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '12,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
 while (($#)); do
@@ -195,12 +208,62 @@ build_etcd() {
 	[[ $got == "etcd Version: ${ETCD_VERSION#v}" ]] || die "etcd --version says '$got'"
 }
 
+# build_kustomize OUT [VERSION]: the pinned kustomize, or VERSION.
 build_kustomize() {
-	local out=$1 got
-	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" \
-		"sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+	local out=$1 version=${2:-$KUSTOMIZE_VERSION} got
+	# Releases before v5.5 take their version only from the linker, as their release builds set it.
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath \
+		-ldflags "-s -w -X sigs.k8s.io/kustomize/api/provenance.version=$version" \
+		"sigs.k8s.io/kustomize/kustomize/v5@$version"
 	got=$("$out/bin/kustomize" version)
-	[[ $got == "$KUSTOMIZE_VERSION" ]] || die "kustomize version says '$got'"
+	[[ $got == "$version" ]] || die "kustomize version says '$got'"
+}
+
+# build_kube_apiserver_oldest OUT: kube-apiserver alone, at K8S_OLDEST_VERSION, from a module of its own
+# (retargeting the pinned one would keep its newer dependencies, which an older Kubernetes does not build
+# with). The staging modules are replaced by their published versions, as k8s/go.mod does.
+build_kube_apiserver_oldest() {
+	local out=$1 src=$1/src/module gomod staging=v0.${K8S_OLDEST_VERSION#v1.} m edits=() v=${K8S_OLDEST_VERSION#v}
+	mkdir -p "$src"
+	gomod=$(cd "$out/src" && go mod download -json "k8s.io/kubernetes@$K8S_OLDEST_VERSION" |
+		sed -n 's/^\t"GoMod": "\(.*\)",$/\1/p')
+	[[ -f $gomod ]] || die "no go.mod for k8s.io/kubernetes $K8S_OLDEST_VERSION"
+	local replaced
+	replaced=$(awk '$1 ~ /^k8s\.io\// && $2 == "=>" && $3 ~ /^\.\/staging/ { print $1 }' "$gomod")
+	for m in $replaced; do edits+=("-replace=$m=$m@$staging"); done
+	((${#edits[@]})) || die "k8s.io/kubernetes $K8S_OLDEST_VERSION: no staging replace directives"
+	printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' >"$src/tools.go"
+	(cd "$src" && go mod init kscu-tools-kube-apiserver >/dev/null 2>&1 &&
+		go mod edit "-require=k8s.io/kubernetes@$K8S_OLDEST_VERSION" "${edits[@]}" && go mod tidy)
+	local ldflags="-s -w" pkg
+	for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+		ldflags+=" -X $pkg.gitVersion=$K8S_OLDEST_VERSION -X $pkg.gitMajor=${v%%.*}"
+		ldflags+=" -X $pkg.gitMinor=$(cut -d. -f2 <<<"$v") -X $pkg.gitTreeState=clean"
+	done
+	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/bin/" k8s.io/kubernetes/cmd/kube-apiserver)
+	local got
+	got=$("$out/bin/kube-apiserver" --version)
+	[[ $got == "Kubernetes $K8S_OLDEST_VERSION" ]] || die "kube-apiserver --version says '$got'"
+}
+
+# build_flux OUT: Flux's kustomize-controller, built as its own main module (its go.mod pins kustomize
+# with replace directives, which `go install module@version` refuses), and the CRDs it needs: its
+# Kustomization and source-controller's ExternalArtifact.
+build_flux() {
+	local out=$1 src crds
+	src=$(module_dir "$out" "github.com/fluxcd/kustomize-controller@$FLUX_VERSION")
+	cp -R "$src" "$out/src/kustomize-controller"
+	chmod -R u+w "$out/src/kustomize-controller"
+	# Its api/ is a module of its own, left out of the module's zip: take the published one of the same
+	# version, which go.mod requires anyway.
+	(cd "$out/src/kustomize-controller" &&
+		go mod edit -dropreplace=github.com/fluxcd/kustomize-controller/api && go mod tidy &&
+		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/bin/kustomize-controller" .)
+	crds=$(module_dir "$out" "github.com/fluxcd/source-controller@$FLUX_VERSION")
+	mkdir "$out/crds"
+	cp "$src/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" \
+		"$crds/config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml" "$out/crds/"
+	chmod u+w "$out"/crds/*.yaml
 }
 
 build_toxiproxy() {
@@ -298,6 +361,7 @@ kubernetes_lane() {
 	ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
 	ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server
 	ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint
+	ensure kube-apiserver "$K8S_OLDEST_VERSION" build_kube_apiserver_oldest kube-apiserver
 }
 other_lane() {
 	TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARPENTER_VERSION" build_karpenter karpenter
@@ -305,7 +369,14 @@ other_lane() {
 	ensure promtool "$PROMETHEUS_VERSION" build_promtool promtool
 	ensure helm "$HELM_VERSION" build_helm3 helm
 	ensure helm "$HELM4_VERSION" build_helm4 helm
+	local k
+	for k in $KUSTOMIZE_MATRIX; do
+		KUSTOMIZE_BUILDING=$k ensure kustomize "$k" build_kustomize_matrix kustomize
+	done
+	ensure flux-kustomize-controller "$FLUX_VERSION" build_flux kustomize-controller
 }
+# ensure passes only OUT: the version comes from the caller's KUSTOMIZE_BUILDING.
+build_kustomize_matrix() { build_kustomize "$1" "$KUSTOMIZE_BUILDING"; }
 # Each lane is a subshell with its own clean-up of unfinished build directories.
 lane() { (
 	TMP_DIRS=()
@@ -333,6 +404,8 @@ HELM_DIR=$CACHE_ROOT/helm-$HELM_VERSION/bin
 HELM4_DIR=$CACHE_ROOT/helm-$HELM4_VERSION/bin
 KARPENTER_CRDS=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/crds
 KWOK_STAGES=$CACHE_ROOT/kwok-$KWOK_VERSION/stages.yaml
+OLDEST_APISERVER=$CACHE_ROOT/kube-apiserver-$K8S_OLDEST_VERSION/bin/kube-apiserver
+FLUX_DIR=$CACHE_ROOT/flux-kustomize-controller-$FLUX_VERSION
 
 # link_all DIR: DIR/<name> -> the cached binary (or file, or directory), for all of them. Each link is
 # replaced by a rename, so a reader never sees it missing.
@@ -352,6 +425,18 @@ link_all() {
 		ln -sfn "$target" "$dir/.$b.tmp.$$"
 		mv -Tf "$dir/.$b.tmp.$$" "$dir/$b"
 	done
+	# The client matrix, by the names ClientMatrixIT looks for.
+	local k
+	for k in $KUSTOMIZE_MATRIX $KUSTOMIZE_VERSION; do
+		link_one "$CACHE_ROOT/kustomize-$k/bin/kustomize" "$dir/kustomize-$k"
+	done
+	link_one "$OLDEST_APISERVER" "$dir/kube-apiserver-oldest"
+	link_one "$FLUX_DIR/bin/kustomize-controller" "$dir/kustomize-controller"
+	link_one "$FLUX_DIR/crds" "$dir/flux-crds"
+}
+link_one() {
+	ln -sfn "$1" "$2.tmp.$$"
+	mv -Tf "$2.tmp.$$" "$2"
 }
 
 link_all "$CACHE_ROOT/bin-current"
