@@ -248,7 +248,7 @@ build_kube_apiserver_oldest() {
 
 # build_flux OUT: Flux's kustomize-controller, built as its own main module (its go.mod pins kustomize
 # with replace directives, which `go install module@version` refuses), and the CRDs it needs: its
-# Kustomization and source-controller's ExternalArtifact.
+# Kustomization and source-controller's kinds (ExternalArtifact among them).
 build_flux() {
 	local out=$1 src crds
 	src=$(module_dir "$out" "github.com/fluxcd/kustomize-controller@$FLUX_VERSION")
@@ -261,9 +261,12 @@ build_flux() {
 		CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$out/bin/kustomize-controller" .)
 	crds=$(module_dir "$out" "github.com/fluxcd/source-controller@$FLUX_VERSION")
 	mkdir "$out/crds"
-	cp "$src/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" \
-		"$crds/config/crd/bases/source.toolkit.fluxcd.io_externalartifacts.yaml" "$out/crds/"
+	# Every source kind: the controller watches them all, and waits for each one's CRD before it starts.
+	cp "$src/config/crd/bases/kustomize.toolkit.fluxcd.io_kustomizations.yaml" "$crds"/config/crd/bases/*.yaml \
+		"$out/crds/"
 	chmod u+w "$out"/crds/*.yaml
+	[[ -f $out/crds/source.toolkit.fluxcd.io_externalartifacts.yaml ]] ||
+		die "source-controller $FLUX_VERSION has no ExternalArtifact CRD"
 }
 
 build_toxiproxy() {

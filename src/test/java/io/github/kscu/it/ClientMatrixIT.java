@@ -100,7 +100,8 @@ class ClientMatrixIT {
 
     @BeforeAll
     void nodesAndProbe() throws Exception {
-        cp.tool("kubectl", null, "apply", "--server-side", "-f", ControlPlane.toolsBin().resolve("karpenter-crds").toString());
+        cp.tool("kubectl", null, "apply", "--server-side", "-f", ControlPlane.toolsBin().resolve("karpenter-crds")
+                .toRealPath().toString());
         for (String node : List.of("node-a", "node-b")) {
             kube.createNode(node, "keep.io/x:NoSchedule", OURS + ":NoSchedule", OTHER_KEY + ":NoSchedule");
         }
@@ -159,7 +160,8 @@ class ClientMatrixIT {
                 - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
                   targets:
                   - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
-                    fieldPaths: [spec.variables.[name=taintKeySetting].expression]
+                    fieldPaths:
+                    - spec.variables.[name=taintKeySetting].expression
                     options: {delimiter: "'", index: 1}
                 """;
         for (String k : OUTER_KUSTOMIZES) {
@@ -194,9 +196,11 @@ class ClientMatrixIT {
         return cells.stream();
     }
 
+    /** {@code -Dkscu.matrix.only=TEXT} runs only the cells whose name contains TEXT (while working on one). */
     @TestFactory
     Stream<DynamicNode> eachClientKeepsThePolicyInForce() {
-        return cells().map(cell -> DynamicContainer.dynamicContainer(cell.name(), Stream.of(
+        String only = System.getProperty("kscu.matrix.only", "");
+        return cells().filter(cell -> cell.name().contains(only)).map(cell -> DynamicContainer.dynamicContainer(cell.name(), Stream.of(
                 DynamicTest.dynamicTest("installs alone", () -> install(cell)),
                 attack(cell, "node B: label", "node-b", MERGE, "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}"),
                 attack(cell, "node B: remove the agent's taint", "node-b", JSON_PATCH,
@@ -287,7 +291,7 @@ class ClientMatrixIT {
             @Override
             public void apply(ControlPlane cp) throws Exception {
                 Path bin = ControlPlane.requireTools("the Flux cell", "kustomize-controller", "flux-crds");
-                cp.tool("kubectl", null, "apply", "--server-side", "-f", bin.resolve("flux-crds").toString());
+                cp.tool("kubectl", null, "apply", "--server-side", "-f", bin.resolve("flux-crds").toRealPath().toString());
                 cp.tool("kubectl", null, "create", "namespace", "flux-system");
                 int health = ControlPlane.freePort();
                 cp.startProcess("kustomize-controller", Duration.ofSeconds(60), () -> httpOk(health),
@@ -336,8 +340,14 @@ class ClientMatrixIT {
                           timeout: 2m
                           sourceRef: {kind: ExternalArtifact, name: kscu}
                         """, "apply", "-f", "-");
-                cp.tool("kubectl", null, "wait", "--for=condition=Ready", "--timeout=120s", "-n", "flux-system",
-                        "kustomization/kscu");
+                try {
+                    cp.tool("kubectl", null, "wait", "--for=condition=Ready", "--timeout=120s", "-n", "flux-system",
+                            "kustomization/kscu");
+                } catch (java.io.IOException e) {
+                    throw new AssertionError("Flux did not reconcile: " + cp.tool("kubectl", null, "get", "-n",
+                            "flux-system", "kustomization/kscu", "-o", "jsonpath={.status.conditions}")
+                            + "\nkustomize-controller log:\n" + cp.tail(cp.dir().resolve("kustomize-controller.log")), e);
+                }
             }
 
             @Override

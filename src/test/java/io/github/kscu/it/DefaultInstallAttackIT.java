@@ -186,7 +186,7 @@ class DefaultInstallAttackIT {
         String why;
         try {
             why = com.google.gson.JsonParser.parseString(lastAnswer).getAsJsonObject().get("message").getAsString()
-                    .replaceAll("^.*? failed expression: |^.*?is forbidden: ", "");
+                    .replaceAll("^.*? failed expression: |^.*?denied request: |^.*?is forbidden: ", "");
         } catch (RuntimeException e) {
             why = lastAnswer;
         }

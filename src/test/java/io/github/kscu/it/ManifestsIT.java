@@ -166,7 +166,8 @@ class ManifestsIT {
                 - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
                   targets:
                   - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
-                    fieldPaths: [spec.variables.[name=taintKeySetting].expression]
+                    fieldPaths:
+                    - spec.variables.[name=taintKeySetting].expression
                     options: {delimiter: "'", index: 1}
                 """);
         assertThat(taintKey(rendered)).isEqualTo("other.io/boot");
