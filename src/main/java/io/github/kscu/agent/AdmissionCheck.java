@@ -23,14 +23,19 @@ import org.tinylog.TaggedLogger;
  * so it is asked, not assumed.
  *
  * <p>When the change is allowed: a Warning ({@link Reason#ADMISSION_POLICY_NOT_ENFORCED}: log, metric,
- * Event) and {@code kscu_admission_policy_enforced 0}. With {@code warn} (the default) the agent goes on:
- * refusing to untaint would not take a single permission away from the token, only keep every node
- * out of service. With {@code require} no taint is removed until a later check finds the policy in
- * force (docs/operations.md).
+ * Event) and {@code kscu_admission_policy_enforced 0}. With {@code warn} (the default) the check runs on a
+ * thread of its own and nothing waits for it: refusing to untaint would not take a single permission away
+ * from the token, only keep every node out of service. With {@code require} no taint is removed until a
+ * check finds the policy in force (docs/operations.md).
+ *
+ * <p>With {@code warn} a check the apiserver does not answer (429, 5xx, none) is tried again only after
+ * {@link #RECHECK_FIRST} and then given up: when a whole fleet boots into a throttled apiserver, quick
+ * retries of a check that changes nothing competed with the writes that untaint nodes (5000 nodes
+ * throttled: 12 718 checks for 5000 agents, docs/benchmarks.md).
  */
 final class AdmissionCheck {
     private static final TaggedLogger LOG = Logger.tag("agent");
-    /** warn: an apiserver that does not answer is not worth delaying the untaint for longer than this. */
+    /** warn: how often a check the apiserver does not answer is tried before it is given up. */
     static final int WARN_ATTEMPTS = 3;
     /** require: how soon the policy is asked again after it was found missing, growing to {@link #RECHECK_CAP}. */
     static final Duration RECHECK_FIRST = Duration.ofSeconds(30);
@@ -45,6 +50,7 @@ final class AdmissionCheck {
     private final RetryPolicy retry;
     private final Sleeper sleeper;
     private final Clock clock;
+    private volatile Thread background;
 
     AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, Reporter reporter, StateRecorder state,
             Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock) {
@@ -60,14 +66,32 @@ final class AdmissionCheck {
     }
 
     /**
-     * Returns when taints may be removed: at once with {@code off}; after the check with {@code warn},
-     * whatever it found; with {@code require}, once the policy is in force.
+     * Returns when taints may be removed: at once with {@code off}, and with {@code warn}, whose check goes
+     * on in the background; with {@code require}, once the policy is in force.
      */
-    void run() throws InterruptedException {
-        if (mode == AdmissionPolicyCheck.OFF) {
-            LOG.debug("admission policy check off node={}", node);
-            return;
+    void gate() throws InterruptedException {
+        switch (mode) {
+            case OFF -> LOG.debug("admission policy check off node={}", node);
+            case WARN -> background = Thread.ofVirtual().name("admission-check-" + node).start(() -> {
+                try {
+                    check();
+                } catch (InterruptedException e) {
+                    // the agent is stopping
+                }
+            });
+            case REQUIRE -> check();
         }
+    }
+
+    /** Ends a check still running in the background. */
+    void stop() {
+        Thread t = background;
+        if (t != null) {
+            t.interrupt();
+        }
+    }
+
+    private void check() throws InterruptedException {
         boolean reported = false;
         Duration recheck = RECHECK_FIRST;
         int failures = 0;
@@ -81,12 +105,17 @@ final class AdmissionCheck {
                 if (failingSince == null) {
                     failingSince = clock.instant();
                 }
-                if (mode == AdmissionPolicyCheck.WARN && failures >= WARN_ATTEMPTS) {
-                    LOG.warn("could not check the admission policy, going on without it node={} code={} error={}",
-                            node, f.code(), Fields.quote(f.getMessage()));
-                    return;
+                if (mode == AdmissionPolicyCheck.WARN) {
+                    if (failures >= WARN_ATTEMPTS) {
+                        LOG.warn("could not check the admission policy, giving up node={} code={} error={}", node,
+                                f.code(), Fields.quote(f.getMessage()));
+                        return;
+                    }
+                    sleeper.sleep(RECHECK_FIRST.multipliedBy(failures));
+                } else {
+                    sleeper.sleep(retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant()))
+                            .delay());
                 }
-                sleeper.sleep(retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant())).delay());
                 continue;
             }
             failures = 0;

@@ -70,8 +70,8 @@ public final class Agent implements AutoCloseable {
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
                     s.skipCertCheck() ? "skipped" : Settings.lower(s.certSource()), Settings.lower(s.mode()),
                     s.settleDuration());
-            // While the certificate is watched on its own thread: one request, before any write.
-            p.admissionCheck().run();
+            // One request while the certificate is watched on its own thread; only `require` waits for it.
+            p.admissionCheck().gate();
             p.state().set(State.WAITING_FOR_CERT);
             CertWait.Outcome cert = p.certWait().await();
             if (cert == CertWait.Outcome.ALREADY_VALID && s.startupJitter().isPositive()) {
@@ -153,6 +153,8 @@ public final class Agent implements AutoCloseable {
     public void close() {
         closed = true;
         p.reporter().close();
+        // Not when run() returns: a check in the background may still be waiting to try again.
+        p.admissionCheck().stop();
         Thread r = runner;
         if (r != null && r != Thread.currentThread()) {
             r.interrupt();

@@ -82,7 +82,7 @@ class AdmissionCheckIT {
         Agent agent = agentOn("node-in-force");
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(kube.taints("node-in-force")).isEmpty();
-        assertThat(enforced(agent.metrics())).isEqualTo("1.0");
+        await().atMost(WAIT).until(() -> "1.0".equals(enforced(agent.metrics())));
         assertThat(agent.metrics().requests("check-policy", "403")).isEqualTo(1);
         assertThat(kube.eventReasons("node-in-force")).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
     }
@@ -93,7 +93,7 @@ class AdmissionCheckIT {
         deleteTheBinding();
         Agent agent = agentOn("node-unbound");
         assertThat(agent.awaitFinished(WAIT)).isTrue();
-        assertThat(enforced(agent.metrics())).isEqualTo("0.0");
+        await().atMost(WAIT).until(() -> "0.0".equals(enforced(agent.metrics())));
         await().atMost(WAIT).until(() -> kube.eventReasons("node-unbound")
                 .contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         assertThat(kube.eventNote("node-unbound", Reason.ADMISSION_POLICY_NOT_ENFORCED.value()))
