@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.random.RandomGenerator;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
@@ -23,10 +24,10 @@ import org.tinylog.TaggedLogger;
  * so it is asked, not assumed.
  *
  * <p>When the change is allowed: a Warning ({@link Reason#ADMISSION_POLICY_NOT_ENFORCED}: log, metric,
- * Event) and {@code kscu_admission_policy_enforced 0}. With {@code warn} (the default) the check runs on a
- * thread of its own and nothing waits for it: refusing to untaint would not take a single permission away
- * from the token, only keep every node out of service. With {@code require} no taint is removed until a
- * check finds the policy in force (docs/operations.md).
+ * Event) and {@code kscu_admission_policy_enforced 0}. With {@code warn} (the default) the check runs once
+ * the agent's own removal is done, on a thread of its own: refusing to untaint would not take a single
+ * permission away from the token, only keep every node out of service. With {@code require} no taint is
+ * removed until a check finds the policy in force (docs/operations.md).
  *
  * <p>With {@code warn} a check the apiserver does not answer (429, 5xx, none) is tried again only after
  * {@link #RECHECK_FIRST} and then given up: when a whole fleet boots into a throttled apiserver, quick
@@ -40,6 +41,13 @@ final class AdmissionCheck {
     /** require: how soon the policy is asked again after it was found missing, growing to {@link #RECHECK_CAP}. */
     static final Duration RECHECK_FIRST = Duration.ofSeconds(30);
     static final Duration RECHECK_CAP = Duration.ofMinutes(10);
+    /**
+     * warn: the check waits a random delay up to this after the removal. Under a throttled apiserver the
+     * check is a third of a booting fleet's writes (PATCH, Event, check); spread, it leaves the burst of
+     * removals alone (5000 nodes throttled: 59.5 s before the check, 124 s with it right after each
+     * removal, docs/benchmarks.md).
+     */
+    static final Duration WARN_SPREAD = Duration.ofSeconds(60);
 
     private final String node;
     private final NodeApi api;
@@ -50,10 +58,11 @@ final class AdmissionCheck {
     private final RetryPolicy retry;
     private final Sleeper sleeper;
     private final Clock clock;
+    private final RandomGenerator random;
     private volatile Thread background;
 
     AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, Reporter reporter, StateRecorder state,
-            Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock) {
+            Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock, RandomGenerator random) {
         this.node = node;
         this.api = api;
         this.mode = mode;
@@ -63,23 +72,34 @@ final class AdmissionCheck {
         this.retry = retry;
         this.sleeper = sleeper;
         this.clock = clock;
+        this.random = random;
+    }
+
+    /** Before the agent's first write: with {@code require}, returns once the policy is in force; else at once. */
+    void gate() throws InterruptedException {
+        if (mode == AdmissionPolicyCheck.REQUIRE) {
+            check();
+        } else if (mode == AdmissionPolicyCheck.OFF) {
+            LOG.debug("admission policy check off node={}", node);
+        }
     }
 
     /**
-     * Returns when taints may be removed: at once with {@code off}, and with {@code warn}, whose check goes
-     * on in the background; with {@code require}, once the policy is in force.
+     * After the agent's own removal: with {@code warn}, checks in the background, after a random delay up
+     * to {@link #WARN_SPREAD}. Then, not at start: the verdict changes nothing the agent does, so it must
+     * not compete with the untaint for the apiserver when a whole fleet boots at once (5000 nodes: checks
+     * at start, retried while the fleet was patching, cost 1.8 requests per node).
      */
-    void gate() throws InterruptedException {
-        switch (mode) {
-            case OFF -> LOG.debug("admission policy check off node={}", node);
-            case WARN -> background = Thread.ofVirtual().name("admission-check-" + node).start(() -> {
+    void afterRemoval() {
+        if (mode == AdmissionPolicyCheck.WARN) {
+            background = Thread.ofVirtual().name("admission-check-" + node).start(() -> {
                 try {
+                    sleeper.sleep(Duration.ofMillis(random.nextLong(WARN_SPREAD.toMillis() + 1)));
                     check();
                 } catch (InterruptedException e) {
                     // the agent is stopping
                 }
             });
-            case REQUIRE -> check();
         }
     }
 

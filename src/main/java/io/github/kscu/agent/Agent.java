@@ -16,8 +16,9 @@ import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
 /**
- * The node agent, as a sequence (DESIGN.md §1): check that the admission policy is in force, wait for a
- * usable serving certificate, remove the startup taint from this node, settle, then idle. One instance per node; many can share a JVM (each has its own
+ * The node agent, as a sequence (DESIGN.md §1): wait for a usable serving certificate, remove the startup
+ * taint from this node, check that the admission policy is in force (before the removal with
+ * ADMISSION_POLICY_CHECK=require), settle, then idle. One instance per node; many can share a JVM (each has its own
  * metrics and threads, all virtual), which is how the tests and benchmarks run it. Built by
  * {@link Wiring}; each step is a class of its own.
  *
@@ -70,7 +71,7 @@ public final class Agent implements AutoCloseable {
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
                     s.skipCertCheck() ? "skipped" : Settings.lower(s.certSource()), Settings.lower(s.mode()),
                     s.settleDuration());
-            // One request while the certificate is watched on its own thread; only `require` waits for it.
+            // require: no write before the admission policy is in force (the certificate is watched meanwhile).
             p.admissionCheck().gate();
             p.state().set(State.WAITING_FOR_CERT);
             CertWait.Outcome cert = p.certWait().await();
@@ -82,6 +83,7 @@ public final class Agent implements AutoCloseable {
             }
             Instant certAt = p.clock().instant();
             p.remover().remove(false, certAt);
+            p.admissionCheck().afterRemoval();
             p.settler().settle(s.mode() == Settings.Mode.CONTINUOUS ? null : s.settleDuration());
             finalReadiness = readiness();
             p.state().set(State.DONE);

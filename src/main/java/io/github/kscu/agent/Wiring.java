@@ -64,7 +64,7 @@ public final class Wiring {
                 sleeper, clock, s.taintWatcherDuration());
         Settler settler = new Settler(tracker, remover, changes, reporter, state, retry, sleeper, clock);
         AdmissionCheck admission = new AdmissionCheck(node, api, s.admissionPolicyCheck(), reporter, state, metrics,
-                retry, sleeper, clock);
+                retry, sleeper, clock, random);
         AutoCloseable closeApi = api instanceof AutoCloseable c ? c : () -> { };
         return new Agent(new Agent.Parts(s, tracker, watch, wait, admission, remover, settler, reporter, state, metrics,
                 closeApi, clock, random, sleeper));

@@ -48,8 +48,10 @@ class AgentTest {
     }
 
     static Settings settings(String... kv) throws Exception {
+        // The admission policy check off unless a test turns it on: its sleeps and random draws would
+        // otherwise mix with those the other tests assert on.
         return Settings.fromMap(io.github.kscu.testing.TestSettings.of(Map.of("NODE_NAME", "n", "STARTUP_JITTER", "0",
-                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "100ms"), kv));
+                "SETTLE_DURATION", "0", "CERT_CHECK_INTERVAL", "100ms", "ADMISSION_POLICY_CHECK", "off"), kv));
     }
 
     private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert) {
@@ -463,7 +465,7 @@ class AgentTest {
     @Test
     void aPolicyInForceIsCheckedOnceAndSaysNothing() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
-        start(settings(), fake, new FakeCertSource().makeValid());
+        start(settings("ADMISSION_POLICY_CHECK", "warn"), fake, new FakeCertSource().makeValid());
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         await().atMost(WAIT).until(() -> fake.calls("check-policy") == 1);
         Thread.sleep(200);
@@ -475,7 +477,7 @@ class AgentTest {
     void aPolicyNotInForceIsAWarningAndTheTaintGoesAnywayByDefault() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         fake.policyEnforced = false;
-        start(settings(), fake, new FakeCertSource().makeValid());
+        start(settings("ADMISSION_POLICY_CHECK", "warn"), fake, new FakeCertSource().makeValid());
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         assertThat(note(Reason.ADMISSION_POLICY_NOT_ENFORCED.value())).contains("ADMISSION_POLICY_CHECK=warn");
@@ -515,7 +517,7 @@ class AgentTest {
     void warnNeitherWaitsForNorHammersAnApiserverThatCannotAnswerTheCheck() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT).failNext("check-policy",
                 ApiFailure.noResponse("refused"), ApiFailure.noResponse("refused"), ApiFailure.noResponse("refused"));
-        start(settings(), fake, new FakeCertSource().makeValid());
+        start(settings("ADMISSION_POLICY_CHECK", "warn"), fake, new FakeCertSource().makeValid());
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(fake.taints()).isEmpty();
         // In the background, each try a while after the one before, then given up.

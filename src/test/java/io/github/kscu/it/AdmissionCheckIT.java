@@ -35,6 +35,8 @@ import org.junit.jupiter.api.io.TempDir;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AdmissionCheckIT {
     private static final Duration WAIT = Duration.ofSeconds(30);
+    /** With warn the check comes up to a minute after the removal (AdmissionCheck.WARN_SPREAD). */
+    private static final Duration CHECKED = Duration.ofSeconds(90);
 
     private final ControlPlane cp;
     private final Kube kube;
@@ -82,7 +84,7 @@ class AdmissionCheckIT {
         Agent agent = agentOn("node-in-force");
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(kube.taints("node-in-force")).isEmpty();
-        await().atMost(WAIT).until(() -> "1.0".equals(enforced(agent.metrics())));
+        await().atMost(CHECKED).until(() -> "1.0".equals(enforced(agent.metrics())));
         assertThat(agent.metrics().requests("check-policy", "403")).isEqualTo(1);
         assertThat(kube.eventReasons("node-in-force")).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
     }
@@ -93,7 +95,7 @@ class AdmissionCheckIT {
         deleteTheBinding();
         Agent agent = agentOn("node-unbound");
         assertThat(agent.awaitFinished(WAIT)).isTrue();
-        await().atMost(WAIT).until(() -> "0.0".equals(enforced(agent.metrics())));
+        await().atMost(CHECKED).until(() -> "0.0".equals(enforced(agent.metrics())));
         await().atMost(WAIT).until(() -> kube.eventReasons("node-unbound")
                 .contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         assertThat(kube.eventNote("node-unbound", Reason.ADMISSION_POLICY_NOT_ENFORCED.value()))
