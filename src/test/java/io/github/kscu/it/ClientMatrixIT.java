@@ -61,6 +61,24 @@ class ClientMatrixIT {
     static final List<String> OUTER_KUSTOMIZES = List.of("v5.7.1", "v5.8.2");
     static final String OTHER_KEY = "other.io/boot";
     static final String PROBE_SA = "probe-kubelet-server-cert-untaint";
+    /** A user's kustomization merging another TAINT_KEY into the agent's ConfigMap. */
+    static final String MERGE_OTHER_KEY = """
+            configMapGenerator:
+            - name: kubelet-server-cert-untaint
+              behavior: merge
+              literals:
+              - TAINT_KEY=%s
+            """.formatted(OTHER_KEY);
+    /** The replacement docs/install.md tells that user to repeat after the merge. */
+    static final String COPY_TAINT_KEY = """
+            replacements:
+            - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
+              targets:
+              - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
+                fieldPaths:
+                - spec.variables.[name=taintKeySetting].expression
+                options: {delimiter: "'", index: 1}
+            """;
 
     private static final MediaType JSON_PATCH = MediaType.get("application/json-patch+json");
     private static final MediaType MERGE = MediaType.get("application/merge-patch+json");
@@ -150,22 +168,8 @@ class ClientMatrixIT {
                         "overlays/" + overlay, "", "kube-system", "kubelet-server-cert-untaint", OURS, OURS));
             }
         }
-        String merge = """
-                configMapGenerator:
-                - name: kubelet-server-cert-untaint
-                  behavior: merge
-                  literals:
-                  - TAINT_KEY=%s
-                """.formatted(OTHER_KEY);
-        String copy = """
-                replacements:
-                - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
-                  targets:
-                  - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
-                    fieldPaths:
-                    - spec.variables.[name=taintKeySetting].expression
-                    options: {delimiter: "'", index: 1}
-                """;
+        String merge = MERGE_OTHER_KEY;
+        String copy = COPY_TAINT_KEY;
         for (String k : OUTER_KUSTOMIZES) {
             String with = "kustomize " + k + ", overlays/generic in a user's kustomization with ";
             cells.add(kustomize(with + "namespace: agents", k, "overlays/generic", "namespace: agents\n",

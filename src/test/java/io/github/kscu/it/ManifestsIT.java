@@ -153,25 +153,11 @@ class ManifestsIT {
      */
     @Test
     void anOuterTaintKeyMergeReachesThePolicyWithTheDocumentedReplacement() throws Exception {
-        String merge = """
-                configMapGenerator:
-                - name: kubelet-server-cert-untaint
-                  behavior: merge
-                  literals:
-                  - TAINT_KEY=other.io/boot
-                """;
+        String merge = ClientMatrixIT.MERGE_OTHER_KEY;
         assertThat(policyKeys(cp.render("overlays/generic", merge))).isEqualTo("example.com/kubelet-no-server-cert");
-        String rendered = cp.render("overlays/generic", merge + """
-                replacements:
-                - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
-                  targets:
-                  - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
-                    fieldPaths:
-                    - spec.variables.[name=taintKeySetting].expression
-                    options: {delimiter: "'", index: 1}
-                """);
-        assertThat(taintKey(rendered)).isEqualTo("other.io/boot");
-        assertThat(policyKeys(rendered)).isEqualTo("other.io/boot");
+        String rendered = cp.render("overlays/generic", merge + ClientMatrixIT.COPY_TAINT_KEY);
+        assertThat(taintKey(rendered)).isEqualTo(ClientMatrixIT.OTHER_KEY);
+        assertThat(policyKeys(rendered)).isEqualTo(ClientMatrixIT.OTHER_KEY);
     }
 
     /** TAINT_KEY of the one generated ConfigMap. */
