@@ -27,8 +27,6 @@ RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -D
  # another runtime, path or flags is silently ignored by the JVM.
  && bash jlink/train-offline.sh /opt/kscu
 
-# The DaemonSet picks the uid: non-root by default (the kubelet source); uid 0 only with the
-# file-source component (the kubelet's PEM is 0600 root).
 FROM ${BASE_IMAGE}
 LABEL org.opencontainers.image.title="kubelet-server-cert-untaint" \
       org.opencontainers.image.description="Removes a node's startup taint once the kubelet serves a valid TLS certificate" \
@@ -37,6 +35,10 @@ LABEL org.opencontainers.image.title="kubelet-server-cert-untaint" \
 # an upgrade pulls only the second.
 COPY --from=build /opt/kscu/jre /opt/kscu/jre
 COPY --from=build /opt/kscu/app /opt/kscu/app
+# Non-root unless the pod says otherwise (distroless's nonroot uid, numeric so that runAsNonRoot can
+# check it): a pod without a securityContext does not run the agent as root. The file-source component
+# asks for uid 0 itself.
+USER 65532:65532
 # jvm.options is sized for the DaemonSet's 64Mi limit (serial GC, 24 MiB heap, C1 only). Exec form:
 # the JVM is PID 1 and gets SIGTERM itself, and exits 0 on it.
 ENTRYPOINT ["/opt/kscu/jre/bin/java", "@/opt/kscu/app/jvm.options", "-XX:AOTCache=/opt/kscu/app/app.aot", \

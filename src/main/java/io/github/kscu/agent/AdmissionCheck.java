@@ -13,6 +13,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 import java.util.random.RandomGenerator;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
@@ -90,16 +91,16 @@ final class AdmissionCheck {
      * not compete with the untaint for the apiserver when a whole fleet boots at once (5000 nodes: checks
      * at start, retried while the fleet was patching, cost 1.8 requests per node).
      */
-    void afterRemoval() {
+    void afterRemoval(UnaryOperator<Runnable> guard) {
         if (mode == AdmissionPolicyCheck.WARN) {
-            background = Thread.ofVirtual().name("admission-check-" + node).start(() -> {
+            background = Thread.ofVirtual().name("admission-check-" + node).start(guard.apply(() -> {
                 try {
                     sleeper.sleep(Duration.ofMillis(random.nextLong(WARN_SPREAD.toMillis() + 1)));
                     check();
                 } catch (InterruptedException e) {
                     // the agent is stopping
                 }
-            });
+            }));
         }
     }
 

@@ -46,6 +46,8 @@ public final class Agent implements AutoCloseable {
     private volatile Thread runner;
     private volatile Thread trackerThread;
     private volatile Thread certThread;
+    /** Why a part of the agent died; set once, thrown by {@link #run()}. */
+    private volatile IllegalStateException failure;
 
     Agent(Parts parts) {
         this.p = parts;
@@ -58,12 +60,12 @@ public final class Agent implements AutoCloseable {
      */
     public void run() {
         runner = Thread.currentThread();
-        trackerThread = Thread.ofVirtual().name("node-tracker-" + node).start(p.tracker());
+        trackerThread = Thread.ofVirtual().name("node-tracker-" + node).start(guarded("node-tracker", p.tracker()));
         if (p.certWatch() != null) {
             // A platform thread: the kubelet source probes 20 times a second, and on a virtual thread each
             // sleep and each blocking read goes through the scheduler and the I/O poller (measured: 1.7
             // times the CPU per probe, docs/benchmarks.md).
-            certThread = Thread.ofPlatform().daemon().name("cert-watch-" + node).start(p.certWatch());
+            certThread = Thread.ofPlatform().daemon().name("cert-watch-" + node).start(guarded("cert-watch", p.certWatch()));
         }
         Settings s = p.settings();
         try {
@@ -83,7 +85,7 @@ public final class Agent implements AutoCloseable {
             }
             Instant certAt = p.clock().instant();
             p.remover().remove(false, certAt);
-            p.admissionCheck().afterRemoval();
+            p.admissionCheck().afterRemoval(body -> guarded("admission-check", body));
             p.settler().settle(s.mode() == Settings.Mode.CONTINUOUS ? null : s.settleDuration());
             finalReadiness = readiness();
             p.state().set(State.DONE);
@@ -96,6 +98,37 @@ public final class Agent implements AutoCloseable {
             stopThreads();
             finished.countDown();
         }
+        IllegalStateException failed = failure;
+        if (failed != null) {
+            throw failed;
+        }
+    }
+
+    /**
+     * A part that runs on a thread of its own, stopping the whole agent if it dies: no thread may end
+     * silently and leave a verdict or a view frozen. {@link #run()} then throws, and the process exits
+     * non-zero so that the kubelet restarts it (its log names the part and the exception).
+     */
+    private Runnable guarded(String part, Runnable body) {
+        return () -> {
+            try {
+                body.run();
+            } catch (Throwable t) {
+                fail(part, t);
+            }
+        };
+    }
+
+    private void fail(String part, Throwable t) {
+        synchronized (this) {
+            if (failure != null) {
+                return;
+            }
+            failure = new IllegalStateException(part + " stopped unexpectedly: " + t, t);
+        }
+        LOG.error(t, "a part of the agent stopped unexpectedly, stopping node={} part={} error={}", node, part,
+                Fields.quote(String.valueOf(t)));
+        close();
     }
 
     /** Runs the agent on a new virtual thread and returns at once. */

@@ -79,7 +79,7 @@ final class CertWatch implements Runnable {
     public void run() {
         try {
             while (!Thread.currentThread().isInterrupted()) {
-                publish(source.check());
+                publish(checkOnce());
                 if (latest instanceof CertCheck.Valid valid) {
                     awaitUntil(min(clock.instant().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
                 } else {
@@ -90,6 +90,20 @@ final class CertWatch implements Runnable {
             // closed
         } finally {
             source.close();
+        }
+    }
+
+    /**
+     * One look at the certificate. A source that throws (a bug, or a hostile answer nobody foresaw) gives
+     * "not valid" for this look, logged with the exception: the thread carries on, so neither a "valid"
+     * (which would keep removing taints) nor a "not yet" (which would never reach its timeout) is frozen.
+     */
+    private CertCheck checkOnce() {
+        try {
+            return source.check();
+        } catch (RuntimeException e) {
+            LOG.error(e, "certificate check failed node={} error={}", node, Fields.quote(String.valueOf(e)));
+            return new CertCheck.NotYet(CertCheck.Problem.CHECK_FAILED, String.valueOf(e));
         }
     }
 

@@ -68,7 +68,15 @@ final class Reporter {
 
     /** Posts an Event, in the background, for an outcome already {@link #record recorded}. */
     void post(Reason reason, String note) {
-        Thread.ofVirtual().name("event-" + node).start(() -> send(reason, note));
+        Thread.ofVirtual().name("event-" + node).start(() -> {
+            try {
+                send(reason, note);
+            } catch (RuntimeException e) {
+                // Best effort, like every Event: a bug or an odd answer loses this Event, never the agent.
+                LOG.warn("could not record Event node={} reason={} code=unexpected error={}", node, reason,
+                        Fields.quote(String.valueOf(e)));
+            }
+        });
     }
 
     /** No more retries: Events still in flight give up after their current attempt. */

@@ -75,13 +75,14 @@ public final class Wiring {
         if (settings.skipCertCheck()) {
             return null;
         }
-        CertificateValidator validator = new CertificateValidator(settings.nodeName(), settings.requireCertIdentity());
+        CertificateValidator validator = new CertificateValidator(settings.nodeName(), settings.kubeletHost(),
+                settings.requireCertIdentity());
         return switch (settings.certSource()) {
             case FILE -> new FileCertSource(settings.certFile(), validator, clock);
             case KUBELET -> {
                 try {
                     yield new KubeletCertSource(settings.kubeletAddress(), settings.kubeletCaFile(), validator,
-                            settings.requireCertIdentity(), clock);
+                            clock);
                 } catch (IOException | GeneralSecurityException e) {
                     throw InvalidSettingException.of(Setting.KUBELET_CA_FILE, settings.kubeletCaFile().toString(),
                             "not a PEM CA bundle (" + e.getMessage() + ")");

@@ -26,7 +26,9 @@ public sealed interface CertCheck {
         IDENTITY_MISMATCH("certificate does not name this node (subject CN or subject alternative names)"),
         NO_CONNECTION("kubelet port refused the connection"),
         HANDSHAKE_FAILED("kubelet TLS handshake failed (no serving certificate yet?)"),
-        UNTRUSTED("certificate chain is not signed by the configured CA");
+        UNTRUSTED("certificate chain is not signed by the configured CA"),
+        /** The check itself failed unexpectedly: "not valid" until a check succeeds, never a frozen verdict. */
+        CHECK_FAILED("the certificate check failed unexpectedly");
 
         /** True when the agent cannot reach or trust the kubelet: waiting will not fix that by itself. */
         public boolean unreachable() {

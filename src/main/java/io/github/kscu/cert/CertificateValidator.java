@@ -43,10 +43,17 @@ public final class CertificateValidator {
     private static final String ANY_USAGE = "2.5.29.37.0";
 
     private final String nodeName;
+    private final String address;
     private final boolean requireIdentity;
 
-    public CertificateValidator(String nodeName, boolean requireIdentity) {
+    /**
+     * @param address         the host the apiserver dials to reach this kubelet (the kubelet source's
+     *                        KUBELET_ADDRESS, by default HOST_IP), or {@code null} when it is not known
+     * @param requireIdentity also require the subject {@code CN=system:node:<node-name>}
+     */
+    public CertificateValidator(String nodeName, String address, boolean requireIdentity) {
         this.nodeName = nodeName;
+        this.address = address;
         this.requireIdentity = requireIdentity;
     }
 
@@ -154,13 +161,15 @@ public final class CertificateValidator {
             }
         }
         CertCheck checked = checkLeaf(leaf, now);
-        return checked instanceof Valid valid ? checkNodeName(leaf, valid) : checked;
+        return checked instanceof Valid valid ? checkAddress(leaf, valid) : checked;
     }
 
     /**
      * Checks a leaf certificate (shared by every certificate source): inside its validity window, not a
      * CA, serverAuth when it has an extended key usage, and its subject's CN (multi-valued RDNs
-     * included) naming this node, which only warns unless identity is required.
+     * included) naming this node, which only warns unless identity is required: the apiserver does not
+     * look at the subject (Go's TLS client checks the SANs only), so a CN from a signer that spells it
+     * otherwise breaks nothing. The addresses are {@link #checkAddress}'s.
      */
     public CertCheck checkLeaf(X509Certificate leaf, Instant now) {
         Instant notBefore = leaf.getNotBefore().toInstant();
@@ -194,13 +203,25 @@ public final class CertificateValidator {
         return new Valid(subject, notBefore, notAfter, warning);
     }
 
-    /** The file source's SAN check: a DNS name equal to the node name (the kubelet puts its hostname there). */
-    private CertCheck checkNodeName(X509Certificate leaf, Valid valid) {
-        if (Sans.hasDnsName(leaf, nodeName)) {
+    /**
+     * What the apiserver itself checks when it dials the kubelet: the subject alternative names cover
+     * the address it dials. Always required when the address is known: a certificate that fails it is
+     * one the apiserver's {@code logs}, {@code exec} and {@code port-forward} calls refuse, the failure
+     * this agent exists to prevent (a stale certificate for the node's old name and address, a PEM baked
+     * into an image). Without an address (the file source with no HOST_IP, as the Go sample's manifests
+     * run it), a DNS name equal to the node name stands in, and only warns unless identity is required:
+     * the apiserver may dial an IP address that such a certificate does cover.
+     */
+    public CertCheck checkAddress(X509Certificate leaf, Valid valid) {
+        if (address != null && Sans.includes(leaf, address)) {
             return valid;
         }
-        String problem = "subject alternative names do not include DNS:" + nodeName;
-        if (requireIdentity) {
+        if (address == null && Sans.hasDnsName(leaf, nodeName)) {
+            return valid;
+        }
+        String problem = "subject alternative names do not include " + (address != null ? address
+                : "DNS:" + nodeName);
+        if (address != null || requireIdentity) {
             return new NotYet(Problem.IDENTITY_MISMATCH, problem);
         }
         return new Valid(valid.subject(), valid.notBefore(), valid.notAfter(),

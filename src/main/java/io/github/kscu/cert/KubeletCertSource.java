@@ -32,7 +32,7 @@ import javax.net.ssl.X509TrustManager;
  * <p>A kubelet without a serving certificate fails every handshake (its GetCertificate callback
  * errors, which the client sees as "internal error"); that, a refused connection or a timeout is
  * "not yet". A completed handshake yields the presented chain, which is checked like a file
- * certificate, plus its SANs against the dialled address and its chain against the CA bundle.
+ * certificate, plus its chain against the CA bundle and its SANs against the dialled address.
  *
  * <p>Each probe is a {@link TlsProbe}: an alert costs a connection and a few bytes; a ServerHello is
  * followed through to the chain on the same connection. A full handshake per probe, as at first, cost
@@ -48,7 +48,6 @@ public final class KubeletCertSource implements CertSource {
     private final int port;
     private final Set<TrustAnchor> anchors;
     private final CertificateValidator validator;
-    private final boolean requireIdentity;
     private final Clock clock;
     private final TlsProbe probe;
 
@@ -56,15 +55,13 @@ public final class KubeletCertSource implements CertSource {
      * @param address host:port ([v6]:port)
      * @param caFile  PEM bundle the chain must lead to, or {@code null} to skip chain verification
      */
-    public KubeletCertSource(String address, Path caFile, CertificateValidator validator, boolean requireIdentity,
-            Clock clock) throws IOException, GeneralSecurityException {
+    public KubeletCertSource(String address, Path caFile, CertificateValidator validator, Clock clock) throws IOException, GeneralSecurityException {
         int colon = address.lastIndexOf(':');
         String h = address.substring(0, colon);
         this.host = h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
         this.port = Integer.parseInt(address.substring(colon + 1));
         this.anchors = caFile == null ? null : anchors(caFile);
         this.validator = validator;
-        this.requireIdentity = requireIdentity;
         this.clock = clock;
         SSLContext tls = SSLContext.getInstance("TLS");
         // Accept whatever is presented: the decision is ours, after the handshake, with a precise reason
@@ -118,20 +115,8 @@ public final class KubeletCertSource implements CertSource {
                 return new NotYet(Problem.UNTRUSTED, e.toString());
             }
         }
-        String sanProblem = sanProblem(chain[0]);
-        if (sanProblem != null) {
-            if (requireIdentity) {
-                return new NotYet(Problem.IDENTITY_MISMATCH, sanProblem);
-            }
-            String warning = valid.identityWarning() == null ? sanProblem : valid.identityWarning() + "; " + sanProblem;
-            return new CertCheck.Valid(valid.subject(), valid.notBefore(), valid.notAfter(), warning);
-        }
-        return valid;
-    }
-
-    /** Null when the leaf's SANs include the dialled address (as an IP or a DNS name). */
-    private String sanProblem(X509Certificate leaf) {
-        return Sans.includes(leaf, host) ? null : "subject alternative names do not include " + host;
+        // The validator was made with the host dialled here: the SANs must cover it, as the apiserver checks.
+        return validator.checkAddress(chain[0], valid);
     }
 
     @Override

@@ -42,6 +42,8 @@ final class TlsProbe implements AutoCloseable {
     private static final int ALERT = 21;
     private static final int HANDSHAKE = 22;
     private static final ByteBuffer NOTHING = ByteBuffer.allocate(0);
+    /** Passes of the handshake loop before it gives up: a real handshake takes a few dozen. */
+    static final int MAX_HANDSHAKE_STEPS = 10_000;
 
     /** What the kubelet did: presented a chain (the handshake completed), or why not. */
     sealed interface Answer permits Presented, Refused {
@@ -141,12 +143,22 @@ final class TlsProbe implements AutoCloseable {
         return new Presented(finish(channel, engine));
     }
 
-    /** Drives the rest of the handshake over the blocking channel; {@link #in} holds what was read. */
+    /**
+     * Drives the rest of the handshake over the blocking channel; {@link #in} holds what was read.
+     *
+     * <p>Whatever listens on the port may not be a kubelet (a process can bind it first), so no answer
+     * may make this loop spin: a record larger than the engine can take, or an unwrap that keeps asking
+     * for room, ends the probe with its reason at once, and every pass is counted. A peer that only
+     * trickles bytes blocks in a read, costs no CPU, and meets the {@link Watchdog}.
+     */
     private X509Certificate[] finish(SocketChannel channel, SSLEngine engine) throws IOException {
         in.flip();
         ByteBuffer app = ByteBuffer.allocate(engine.getSession().getApplicationBufferSize());
         ByteBuffer out = ByteBuffer.allocate(engine.getSession().getPacketBufferSize());
-        while (true) {
+        for (int step = 1; ; step++) {
+            if (step > MAX_HANDSHAKE_STEPS) {
+                throw new SSLException("no handshake after " + MAX_HANDSHAKE_STEPS + " steps: not a kubelet");
+            }
             switch (engine.getHandshakeStatus()) {
                 case NEED_TASK -> {
                     for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) {
@@ -164,14 +176,21 @@ final class TlsProbe implements AutoCloseable {
                 case NEED_UNWRAP, NEED_UNWRAP_AGAIN -> {
                     app.clear();
                     SSLEngineResult r = engine.unwrap(in, app);
-                    if (r.getStatus() == SSLEngineResult.Status.BUFFER_UNDERFLOW) {
-                        in.compact();
-                        if (channel.read(in) < 0) {
-                            throw new EOFException("the kubelet closed the connection during the handshake");
+                    switch (r.getStatus()) {
+                        case BUFFER_UNDERFLOW -> readMore(channel, engine);
+                        case BUFFER_OVERFLOW -> {
+                            // Nothing to decrypt into while handshaking; room the engine keeps asking for is
+                            // given once, up to what its session says it needs, never again.
+                            int need = engine.getSession().getApplicationBufferSize();
+                            if (app.capacity() >= need) {
+                                throw new SSLException("the peer sent data the handshake cannot take: not a kubelet");
+                            }
+                            app = ByteBuffer.allocate(need);
                         }
-                        in.flip();
-                    } else if (r.getStatus() == SSLEngineResult.Status.CLOSED) {
-                        throw new SSLException("the kubelet closed the handshake");
+                        case CLOSED -> throw new SSLException("the kubelet closed the handshake");
+                        case OK -> {
+                            // progress: the next status says what follows
+                        }
                     }
                 }
                 case FINISHED, NOT_HANDSHAKING -> {
@@ -179,6 +198,28 @@ final class TlsProbe implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * Reads into {@link #in} after an underflow. A record that cannot fit even a buffer of the session's
+     * packet size (a TLS record is at most 16 KiB and some bytes) is refused: with no room left, a read
+     * returns 0 at once, which used to spin until the watchdog.
+     */
+    private void readMore(SocketChannel channel, SSLEngine engine) throws IOException {
+        in.compact();
+        if (!in.hasRemaining()) {
+            int packet = engine.getSession().getPacketBufferSize();
+            if (in.capacity() >= packet) {
+                int declared = in.capacity() >= 5 ? ((in.get(3) & 0xff) << 8) | (in.get(4) & 0xff) : -1;
+                throw new SSLException("a TLS record of " + declared + " bytes, over the " + in.capacity()
+                        + " a record may take: not a kubelet");
+            }
+            in = ByteBuffer.allocate(packet).put(in.flip());
+        }
+        if (channel.read(in) < 0) {
+            throw new EOFException("the kubelet closed the connection during the handshake");
+        }
+        in.flip();
     }
 
     private void readAtLeast(SocketChannel channel, int bytes) throws IOException {

@@ -21,24 +21,26 @@ public enum Setting {
     KUBELET_CA_FILE("kubelet-ca-file", "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
             "a PEM CA bundle path, or none",
             "CA bundle that must have signed the kubelet's certificate; none skips chain verification."),
-    CERT_CHECK_INTERVAL("cert-check-interval", "2s", "a duration of at least 100ms such as 2, 2s or 500ms",
+    CERT_CHECK_INTERVAL("cert-check-interval", "2s", "a duration from 100ms to 10m such as 2, 2s or 500ms",
             "Safety-net poll interval; file changes are seen at once through inotify."),
-    CERT_CHECK_DURATION("cert-check-duration", "75s", "a duration such as 75, 75s or 1m15s",
+    CERT_CHECK_DURATION("cert-check-duration", "75s", "a duration up to 24h such as 75, 75s or 1m15s",
             "How long to wait for a valid certificate before the timeout policy applies."),
     ON_CERT_TIMEOUT("on-cert-timeout", "keep-waiting", "keep-waiting or remove-taint",
             "After --cert-check-duration: keep waiting (a late certificate still untaints) or fail open."),
-    TAINT_WATCHER_DURATION("taint-watcher-duration", "30s", "a duration such as 30, 30s or 1m",
+    TAINT_WATCHER_DURATION("taint-watcher-duration", "30s", "a duration up to 24h such as 30, 30s or 1m",
             "Warn (Event TaintRemovalSlow) if removal has not succeeded after this long; never gives up."),
-    STARTUP_JITTER("startup-jitter", "3s", "a duration such as 3, 3s or 0",
+    STARTUP_JITTER("startup-jitter", "3s", "a duration up to 10m such as 3, 3s or 0",
             "Random delay before the first write, only when the certificate is already valid at start."),
-    SETTLE_DURATION("settle-duration", "10m", "a duration such as 10m or 0",
+    SETTLE_DURATION("settle-duration", "10m", "a duration up to 720h such as 10m or 0",
             "How long to keep watching the Node and remove the taint again if it returns."),
     MODE("mode", "bootstrap", "bootstrap or continuous",
             "bootstrap stops watching after the settle window; continuous watches for ever."),
     SKIP_CERT_CHECK("skip-cert-check", "false", "true or false",
             "Do not wait for a certificate: a generic startup-taint remover."),
     REQUIRE_CERT_IDENTITY("require-cert-identity", "false", "true or false",
-            "Block (instead of warn) when the certificate's subject is not CN=system:node:<node-name>."),
+            "Also require the subject CN=system:node:<node-name> (the SANs always must cover the kubelet's address)."),
+    ALLOW_RESERVED_TAINT_KEY("allow-reserved-taint-key", "false", "true or false",
+            "Accept a taint key under kubernetes.io or karpenter.sh, whose taints Kubernetes or Karpenter own."),
     ADMISSION_POLICY_CHECK("admission-policy-check", "warn", "warn, require or off",
             "At start, dry-run a change the admission policy must refuse; if it is allowed: warn, or require"
                     + " (remove no taint until the policy is in force); off skips the check."),
@@ -85,7 +87,21 @@ public enum Setting {
     }
 
     public boolean isBoolean() {
-        return this == SKIP_CERT_CHECK || this == REQUIRE_CERT_IDENTITY;
+        return this == SKIP_CERT_CHECK || this == REQUIRE_CERT_IDENTITY || this == ALLOW_RESERVED_TAINT_KEY;
+    }
+
+    /**
+     * The longest duration this setting takes, or {@code null} when it is not a duration. Every duration
+     * is bounded: beyond these a value is a mistake, and deadlines computed from it must never overflow
+     * ({@code nanoTime() + 2562047h} wraps into the past and turns a wait into a busy loop).
+     */
+    public java.time.Duration maxDuration() {
+        return switch (this) {
+            case CERT_CHECK_INTERVAL, STARTUP_JITTER -> java.time.Duration.ofMinutes(10);
+            case CERT_CHECK_DURATION, TAINT_WATCHER_DURATION -> java.time.Duration.ofHours(24);
+            case SETTLE_DURATION -> java.time.Duration.ofHours(720);
+            default -> null;
+        };
     }
 
     /** How error messages name this setting: both spellings an operator might have used. */

@@ -39,6 +39,7 @@ public record Settings(
         Mode mode,
         boolean skipCertCheck,
         boolean requireCertIdentity,
+        boolean allowReservedTaintKey,
         AdmissionPolicyCheck admissionPolicyCheck,
         Path kubeconfig,
         ListenAddress healthAddress,
@@ -100,6 +101,17 @@ public record Settings(
             throw InvalidSettingException.of(Setting.NODE_NAME, nodeName, "not a lowercase DNS subdomain");
         }
         List<TaintSelector> taints = parseTaints(r.get(Setting.TAINT_KEY));
+        boolean allowReserved = r.bool(Setting.ALLOW_RESERVED_TAINT_KEY);
+        if (!allowReserved) {
+            for (TaintSelector t : taints) {
+                if (reserved(t.key())) {
+                    throw InvalidSettingException.of(Setting.TAINT_KEY, r.get(Setting.TAINT_KEY), "\"" + t.key()
+                            + "\" is under " + reservedDomain(t.key()) + ", whose taints Kubernetes or Karpenter own"
+                            + " (removing them would put pods on nodes that are not ready); choose a key of your own"
+                            + " domain, or set " + Setting.ALLOW_RESERVED_TAINT_KEY.displayName() + "=true");
+                }
+            }
+        }
         CertSourceKind certSource = r.choice(Setting.CERT_SOURCE, CertSourceKind.class);
         Path certFile = r.path(Setting.CERT_FILE);
         if (!certFile.isAbsolute()) {
@@ -127,13 +139,31 @@ public record Settings(
                 throw InvalidSettingException.of(Setting.KUBECONFIG, kc, "not a readable file");
             }
         }
+        Duration certCheckDuration = r.duration(Setting.CERT_CHECK_DURATION);
+        OnCertTimeout onCertTimeout = r.choice(Setting.ON_CERT_TIMEOUT, OnCertTimeout.class);
+        boolean skipCertCheck = r.bool(Setting.SKIP_CERT_CHECK);
+        if (certCheckDuration.isZero() && onCertTimeout == OnCertTimeout.REMOVE_TAINT && !skipCertCheck) {
+            // Fails open at once: the certificate is never waited for, whatever the rest says.
+            throw InvalidSettingException.of(Setting.CERT_CHECK_DURATION, r.get(Setting.CERT_CHECK_DURATION),
+                    "0 with " + Setting.ON_CERT_TIMEOUT.displayName() + "=remove-taint removes the taint at once"
+                            + " without a certificate; give the certificate time, or set "
+                            + Setting.SKIP_CERT_CHECK.displayName() + "=true if that is what you mean");
+        }
         return new Settings(nodeName, taints, certSource, certFile, kubeletAddress, kubeletCa, interval,
-                r.duration(Setting.CERT_CHECK_DURATION), r.choice(Setting.ON_CERT_TIMEOUT, OnCertTimeout.class),
+                certCheckDuration, onCertTimeout,
                 r.duration(Setting.TAINT_WATCHER_DURATION), r.duration(Setting.STARTUP_JITTER),
                 r.duration(Setting.SETTLE_DURATION), r.choice(Setting.MODE, Mode.class),
-                r.bool(Setting.SKIP_CERT_CHECK), r.bool(Setting.REQUIRE_CERT_IDENTITY),
+                skipCertCheck, r.bool(Setting.REQUIRE_CERT_IDENTITY), allowReserved,
                 r.choice(Setting.ADMISSION_POLICY_CHECK, AdmissionPolicyCheck.class), kubeconfig,
                 healthAddress(r), r.choice(Setting.LOG_FORMAT, LogFormat.class), logLevel(r), eventNamespace(r));
+    }
+
+    /**
+     * The host the apiserver dials to reach this kubelet, as the kubelet source dials it (without
+     * brackets), or {@code null} when no address is known. The certificate's SANs must cover it.
+     */
+    public String kubeletHost() {
+        return kubeletAddress == null ? null : ListenAddress.parse(kubeletAddress).host();
     }
 
     /** The effective settings as {@code key=value} lines in table order, for {@code --print-config}. */
@@ -154,6 +184,7 @@ public record Settings(
         out.put(Setting.MODE.flag(), lower(mode));
         out.put(Setting.SKIP_CERT_CHECK.flag(), Boolean.toString(skipCertCheck));
         out.put(Setting.REQUIRE_CERT_IDENTITY.flag(), Boolean.toString(requireCertIdentity));
+        out.put(Setting.ALLOW_RESERVED_TAINT_KEY.flag(), Boolean.toString(allowReservedTaintKey));
         out.put(Setting.ADMISSION_POLICY_CHECK.flag(), lower(admissionPolicyCheck));
         out.put(Setting.KUBECONFIG.flag(), kubeconfig == null ? "" : kubeconfig.toString());
         out.put(Setting.HEALTH_ADDR.flag(), healthAddress == null ? "off" : healthAddress.toString());
@@ -180,6 +211,28 @@ public record Settings(
             }
         }
         return out;
+    }
+
+    /**
+     * Domains whose taints belong to Kubernetes ({@code node.kubernetes.io/not-ready},
+     * {@code node.cloudprovider.kubernetes.io/uninitialized}, {@code node-role.kubernetes.io/...}) or to
+     * Karpenter ({@code karpenter.sh/unregistered}, {@code karpenter.sh/disrupted}), subdomains included.
+     * {@code k8s.io} is not among them: {@code readiness.k8s.io/} keys are meant for node-local reporters.
+     */
+    private static final List<String> RESERVED_DOMAINS = List.of("kubernetes.io", "karpenter.sh");
+
+    static boolean reserved(String key) {
+        return reservedDomain(key) != null;
+    }
+
+    private static String reservedDomain(String key) {
+        int slash = key.indexOf('/');
+        if (slash < 0) {
+            return null;
+        }
+        String prefix = key.substring(0, slash);
+        return RESERVED_DOMAINS.stream().filter(d -> prefix.equals(d) || prefix.endsWith("." + d)).findFirst()
+                .orElse(null);
     }
 
     private static String kubeletAddress(SettingsReader r, boolean needed) throws InvalidSettingException {

@@ -41,6 +41,10 @@ record SettingsReader(Map<String, String> values) {
         if (d.isEmpty()) {
             throw InvalidSettingException.of(s, v);
         }
+        Duration max = s.maxDuration();
+        if (max != null && d.get().compareTo(max) > 0) {
+            throw InvalidSettingException.of(s, v, "above the limit of " + Durations.format(max));
+        }
         return d.get();
     }
 

@@ -30,12 +30,8 @@ final class HealthRoutes {
     }
 
     /** The whole answer, ready to write, to a complete request head; only its request line matters. */
-    ByteBuffer respond(byte[] head) {
-        int lineEnd = 0;
-        while (head[lineEnd] != '\r' && head[lineEnd] != '\n') {
-            lineEnd++;
-        }
-        return bytes(answer(new String(head, 0, lineEnd, StandardCharsets.ISO_8859_1)));
+    ByteBuffer respond(String requestLine) {
+        return bytes(answer(requestLine));
     }
 
     static ByteBuffer bytes(Answer a) {
@@ -50,16 +46,6 @@ final class HealthRoutes {
         return out.flip();
     }
 
-    /** True once the request head has ended: an empty line ({@code \r\n\r\n}, or bare newlines). */
-    static boolean headComplete(byte[] head, int length) {
-        for (int i = 1; i < length; i++) {
-            if (head[i] == '\n' && (head[i - 1] == '\n' || (i >= 3 && head[i - 1] == '\r' && head[i - 2] == '\n'))) {
-                return true;
-            }
-        }
-        return false;
-    }
-
     Answer answer(String requestLine) {
         String[] line = requestLine.split(" ");
         if (line.length != 3 || !line[2].startsWith("HTTP/1.")) {
@@ -72,10 +58,11 @@ final class HealthRoutes {
         int query = line[1].indexOf('?');
         return switch (query < 0 ? line[1] : line[1].substring(0, query)) {
             case "/healthz" -> Answer.text(200, "ok", head);
-            case "/readyz" -> {
-                Readiness r = readiness.get();
-                yield Answer.text(r.ready() ? 200 : 503, r.detail(), head);
-            }
+            // The status is what a probe needs. Why the node is not ready (file paths, certificate subjects,
+            // addresses, apiserver errors) is for the log and the Events, which need credentials to read;
+            // this port answers anyone on the node's network.
+            case "/readyz" -> readiness.get().ready() ? Answer.text(200, "ready", head)
+                    : Answer.text(503, "not ready: the agent's log and the node's Events say why", head);
             case "/metrics" -> new Answer(200, text.getContentType(), metrics(), head);
             default -> Answer.text(404, "not found: try /healthz, /readyz or /metrics", head);
         };
@@ -97,6 +84,7 @@ final class HealthRoutes {
             case 400 -> "Bad Request";
             case 404 -> "Not Found";
             case 405 -> "Method Not Allowed";
+            case 414 -> "URI Too Long";
             case 431 -> "Request Header Fields Too Large";
             default -> "Service Unavailable";
         };

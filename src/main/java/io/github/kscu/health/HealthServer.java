@@ -10,6 +10,7 @@ import java.nio.channels.SelectionKey;
 import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
 import java.util.LinkedHashSet;
 import java.util.Iterator;
 import java.util.function.Supplier;
@@ -24,7 +25,10 @@ import org.tinylog.TaggedLogger;
  * bounded: {@link #MAX_REQUEST_BYTES} of request head, {@link #REQUEST_TIMEOUT} from accept to a
  * complete head (slow headers, idle connections), {@link #MAX_CONNECTIONS} open at once, the oldest
  * closed first to make room, so a flood can neither exhaust memory nor keep a probe out. A connection
- * costs a small object and its socket; no thread, no per-connection buffer beyond its head.
+ * costs a small object and its socket; no thread. Of its head only the request line is kept (at most
+ * {@link #MAX_LINE_BYTES}): the header lines are counted and scanned for the blank line that ends them,
+ * never stored, so all connections at their limits hold at most {@code MAX_CONNECTIONS * MAX_LINE_BYTES}
+ * (2 MiB) where whole heads would take 16 MiB of the 24 MiB heap.
  *
  * <p>Why not the JDK's HttpServer (used before): it gives every connection an exchange and a thread from
  * its executor, and its limits are global system properties with coarse timers; 570 stalled
@@ -32,25 +36,57 @@ import org.tinylog.TaggedLogger;
  */
 public final class HealthServer implements AutoCloseable {
     private static final TaggedLogger LOG = Logger.tag("health");
-    static final int MAX_CONNECTIONS = 4096;
-    static final int MAX_REQUEST_BYTES = 4096;
+    public static final int MAX_CONNECTIONS = 4096;
+    public static final int MAX_REQUEST_BYTES = 4096;
+    /** The request line: a method, one of three paths, a version. Longer is answered 414. */
+    public static final int MAX_LINE_BYTES = 512;
     static final long REQUEST_TIMEOUT = 5_000;
 
     /** What {@code /readyz} answers: ready, and a short human-readable reason either way. */
     public record Readiness(boolean ready, String detail) {
     }
 
-    /** One open connection: what it sent so far, when it must be done, what is left to write. */
+    /** One open connection: its request line so far, when it must be done, what is left to write. */
     private static final class Conn {
         final SocketChannel channel;
         final long deadline;
-        byte[] head = new byte[256];
-        int length;
+        byte[] line = new byte[64];
+        int lineLength;
+        boolean lineDone;
+        /** Bytes of the head read so far, and the last two of them (the blank line can span reads). */
+        int headBytes;
+        byte last;
+        byte beforeLast;
         ByteBuffer answer;
 
         Conn(SocketChannel channel, long deadline) {
             this.channel = channel;
             this.deadline = deadline;
+        }
+
+        /**
+         * Takes one byte of the head: the request line's are kept, the rest only scanned. True once the head
+         * has ended with an empty line ({@code \r\n\r\n}, or bare newlines).
+         */
+        boolean take(byte b) {
+            headBytes++;
+            if (!lineDone) {
+                if (b == '\r' || b == '\n') {
+                    lineDone = true;
+                } else if (lineLength < MAX_LINE_BYTES) {
+                    if (lineLength == line.length) {
+                        line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, 2 * line.length));
+                    }
+                    line[lineLength] = b;
+                }
+                if (!lineDone) {
+                    lineLength++; // counted past the limit too, so that an overlong line is known as one
+                }
+            }
+            boolean end = b == '\n' && headBytes > 1 && (last == '\n' || (last == '\r' && beforeLast == '\n'));
+            beforeLast = last;
+            last = b;
+            return end;
         }
     }
 
@@ -164,17 +200,19 @@ public final class HealthServer implements AutoCloseable {
                 drop(conn);
                 return;
             }
-            if (conn.length + n > MAX_REQUEST_BYTES) {
-                answer(key, conn, HealthRoutes.bytes(HealthRoutes.Answer.text(431, "request head too large", false)));
-                return;
-            }
-            if (conn.length + n > conn.head.length) {
-                conn.head = java.util.Arrays.copyOf(conn.head, Math.min(MAX_REQUEST_BYTES, 2 * (conn.length + n)));
-            }
-            System.arraycopy(readBuffer.array(), 0, conn.head, conn.length, n);
-            conn.length += n;
-            if (HealthRoutes.headComplete(conn.head, conn.length)) {
-                answer(key, conn, routes.respond(conn.head));
+            byte[] bytes = readBuffer.array();
+            for (int i = 0; i < n; i++) {
+                boolean complete = conn.take(bytes[i]);
+                if (conn.headBytes > MAX_REQUEST_BYTES) {
+                    answer(key, conn, HealthRoutes.bytes(HealthRoutes.Answer.text(431, "request head too large", false)));
+                    return;
+                }
+                if (complete) {
+                    answer(key, conn, conn.lineLength > MAX_LINE_BYTES
+                            ? HealthRoutes.bytes(HealthRoutes.Answer.text(414, "request line too long", false))
+                            : routes.respond(new String(conn.line, 0, conn.lineLength, StandardCharsets.ISO_8859_1)));
+                    return;
+                }
             }
         } catch (IOException e) {
             drop(conn);
@@ -183,7 +221,7 @@ public final class HealthServer implements AutoCloseable {
 
     private void answer(SelectionKey key, Conn conn, ByteBuffer answer) {
         conn.answer = answer;
-        conn.head = null;
+        conn.line = null;
         key.interestOps(SelectionKey.OP_WRITE);
         write(key, conn);
     }

@@ -46,6 +46,8 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     private final OkHttpClient http;
     private final RequestObserver observer;
     private final String eventNamespace;
+    /** The longest object name: a DNS subdomain. */
+    private static final int MAX_NAME = 253;
     private volatile Call activeWatch;
 
     /** @param eventNamespace where Events are posted: the agent's own namespace, where its Role allows it */
@@ -153,9 +155,7 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         body.addProperty("apiVersion", "events.k8s.io/v1");
         body.addProperty("kind", "Event");
         JsonObject meta = new JsonObject();
-        // "<node>.<hex nanos>", as client-go's recorder names them: generateName would need a prefix
-        // ending in '-', and the apiserver rejects "<node>." as one.
-        meta.addProperty("name", e.node() + "." + Long.toHexString(System.currentTimeMillis() * 1_000_000L
+        meta.addProperty("name", eventName(e.node(), System.currentTimeMillis() * 1_000_000L
                 + System.nanoTime() % 1_000_000L));
         meta.addProperty("namespace", eventNamespace);
         body.add("metadata", meta);
@@ -177,6 +177,22 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         body.add("regarding", regarding);
         execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/" + eventNamespace + "/events", List.of(),
                 body.toString().getBytes(StandardCharsets.UTF_8), "application/json"));
+    }
+
+    /**
+     * "{@code <node>.<hex nanos>}", as client-go's recorder names them (generateName would need a prefix
+     * ending in '-', and the apiserver rejects "{@code <node>.}" as one), within the 253 characters of a
+     * name: a node name can take all 253 itself, so a long one is cut, and the cut never ends in '-' or
+     * '.', which a DNS subdomain may not. The node is in {@code regarding}; the name only has to be unique.
+     */
+    static String eventName(String node, long nanos) {
+        String suffix = "." + Long.toHexString(nanos);
+        String head = node.length() + suffix.length() <= MAX_NAME ? node : node.substring(0, MAX_NAME - suffix.length());
+        int end = head.length();
+        while (end > 0 && (head.charAt(end - 1) == '-' || head.charAt(end - 1) == '.')) {
+            end--;
+        }
+        return head.substring(0, end) + suffix;
     }
 
     @Override

@@ -451,6 +451,41 @@ class AgentTest {
     }
 
     @Test
+    void aCertificateCheckThatThrowsCountsAsNotValidAndTheWatchCarriesOn() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource().throwOnChecks(3, new IllegalStateException("bug in a source"));
+        cert.set(FakeCertSource.valid());
+        start(settings(), fake, cert);
+        await().atMost(WAIT).until(() -> cert.checks() >= 3);
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(cert.checks()).isGreaterThan(3);
+        assertThat(fake.taints()).isEmpty();
+    }
+
+    @Test
+    void aPartOfTheAgentThatDiesStopsTheAgentWhichSaysWhyAndRemovesNothing() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource().throwOnAwait(new IllegalStateException("bug in a wait"));
+        api = fake;
+        agent = Wiring.agent(settings(), fake, cert, new Metrics(Clock.systemUTC()::instant), Clock.systemUTC(),
+                new SplittableRandom(1), sleeper);
+        java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread runner = Thread.ofVirtual().start(() -> {
+            try {
+                agent.run();
+            } catch (Throwable t) {
+                thrown.set(t);
+            }
+        });
+        runner.join(WAIT);
+        assertThat(runner.isAlive()).isFalse();
+        assertThat(thrown.get()).isInstanceOf(IllegalStateException.class)
+                .hasMessageStartingWith("cert-watch stopped unexpectedly").hasRootCauseMessage("bug in a wait");
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+        assertThat(fake.calls("patch")).isZero();
+    }
+
+    @Test
     void closeEndsAWaitingAgentPromptly() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         start(settings("MODE", "continuous"), fake, new FakeCertSource());

@@ -12,6 +12,10 @@ final class FakeCertSource implements CertSource {
     private final Semaphore changed = new Semaphore(0);
     private volatile CertCheck current = new CertCheck.NotYet(CertCheck.Problem.MISSING, "/fake.pem");
     private final java.util.concurrent.atomic.AtomicInteger checks = new java.util.concurrent.atomic.AtomicInteger();
+    /** Thrown by the next checks, then by every wait for a change: a source with a bug. */
+    private volatile RuntimeException checkThrows;
+    private final java.util.concurrent.atomic.AtomicInteger throwingChecks = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile RuntimeException awaitThrows;
     /** Like the kubelet source: its own pace, whatever cert-check-interval says; null: that interval. */
     private volatile Duration pace;
 
@@ -35,6 +39,17 @@ final class FakeCertSource implements CertSource {
         return this;
     }
 
+    FakeCertSource throwOnChecks(int times, RuntimeException e) {
+        throwingChecks.set(times);
+        checkThrows = e;
+        return this;
+    }
+
+    FakeCertSource throwOnAwait(RuntimeException e) {
+        awaitThrows = e;
+        return this;
+    }
+
     int checks() {
         return checks.get();
     }
@@ -42,6 +57,9 @@ final class FakeCertSource implements CertSource {
     @Override
     public CertCheck check() {
         checks.incrementAndGet();
+        if (throwingChecks.getAndDecrement() > 0) {
+            throw checkThrows;
+        }
         return current;
     }
 
@@ -52,6 +70,9 @@ final class FakeCertSource implements CertSource {
 
     @Override
     public boolean awaitChange(Duration max) throws InterruptedException {
+        if (awaitThrows != null) {
+            throw awaitThrows;
+        }
         return changed.tryAcquire(max.toNanos(), TimeUnit.NANOSECONDS);
     }
 

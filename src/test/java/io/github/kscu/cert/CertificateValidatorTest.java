@@ -31,7 +31,7 @@ class CertificateValidatorTest {
     private static Issued ca;
     private static Issued good;
     private final Instant now = Instant.now();
-    private final CertificateValidator validator = new CertificateValidator(NODE, false);
+    private final CertificateValidator validator = new CertificateValidator(NODE, null, false);
 
     @TempDir
     Path dir;
@@ -183,11 +183,40 @@ class CertificateValidatorTest {
         CertCheck warned = check(other.certificatePem());
         assertThat(warned).isInstanceOf(Valid.class);
         assertThat(((Valid) warned).identityWarning()).contains("is not CN=system:node:" + NODE);
-        CertCheck blocked = new CertificateValidator(NODE, true)
+        CertCheck blocked = new CertificateValidator(NODE, null, true)
                 .checkPem(other.certificatePem().getBytes(StandardCharsets.US_ASCII), now);
         assertThat(problem(blocked)).isEqualTo(Problem.IDENTITY_MISMATCH);
-        assertThat(new CertificateValidator(NODE, true)
+        assertThat(new CertificateValidator(NODE, null, true)
                 .checkPem(good.certificatePem().getBytes(StandardCharsets.US_ASCII), now).isValid()).isTrue();
+    }
+
+    @Test
+    void withTheKubeletsAddressKnownAnotherNodesCertificateIsRefusedByDefault() throws Exception {
+        CertificateValidator byAddress = new CertificateValidator(NODE, "10.0.0.1", false);
+        Issued otherNode = sans("CN=system:node:other-node", new GeneralName(GeneralName.dNSName, "other-node"),
+                new GeneralName(GeneralName.iPAddress, "10.0.0.99"));
+        CertCheck refused = byAddress.checkPem(otherNode.kubeletPem().getBytes(StandardCharsets.US_ASCII), now);
+        assertThat(problem(refused)).isEqualTo(Problem.IDENTITY_MISMATCH);
+        assertThat(((NotYet) refused).detail()).isEqualTo("subject alternative names do not include 10.0.0.1");
+        // The node's own name as a DNS SAN does not stand in for the address the apiserver dials.
+        Issued nameOnly = sans("CN=system:node:" + NODE, new GeneralName(GeneralName.dNSName, NODE));
+        assertThat(problem(byAddress.checkPem(nameOnly.kubeletPem().getBytes(StandardCharsets.US_ASCII), now)))
+                .isEqualTo(Problem.IDENTITY_MISMATCH);
+        // The right address under another subject: what the apiserver accepts; a warning, or refused on demand.
+        Issued renamed = sans("CN=system:node:old-name", new GeneralName(GeneralName.iPAddress, "10.0.0.1"));
+        byte[] pem = renamed.kubeletPem().getBytes(StandardCharsets.US_ASCII);
+        assertThat(((Valid) byAddress.checkPem(pem, now)).identityWarning()).contains("is not CN=system:node:" + NODE);
+        assertThat(problem(new CertificateValidator(NODE, "10.0.0.1", true).checkPem(pem, now)))
+                .isEqualTo(Problem.IDENTITY_MISMATCH);
+        // IPv6 literals compare as addresses, not as strings.
+        Issued v6 = sans("CN=system:node:" + NODE, new GeneralName(GeneralName.iPAddress, "2001:db8:0:0::1"));
+        assertThat(new CertificateValidator(NODE, "2001:DB8::1", true)
+                .checkPem(v6.kubeletPem().getBytes(StandardCharsets.US_ASCII), now).isValid()).isTrue();
+    }
+
+    private Issued sans(String subject, GeneralName... names) {
+        return TestCerts.sign(new X500Name(subject), TestCerts.ecKeys(), now.minus(Duration.ofHours(1)),
+                now.plus(Duration.ofDays(1)), ca, false, List.of(names), null);
     }
 
     @Test
@@ -237,7 +266,7 @@ class CertificateValidatorTest {
 
     @Test
     void requiredIdentityChecksAMultiValuedSubjectAndTheSans() throws Exception {
-        CertificateValidator strict = new CertificateValidator(NODE, true);
+        CertificateValidator strict = new CertificateValidator(NODE, null, true);
         Issued multi = TestCerts.sign(new X500Name("CN=system:node:" + NODE + "+O=system:nodes"), TestCerts.ecKeys(),
                 now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)), ca, false,
                 List.of(new GeneralName(GeneralName.dNSName, NODE)), null);

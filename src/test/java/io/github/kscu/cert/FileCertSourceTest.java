@@ -44,7 +44,7 @@ class FileCertSourceTest {
     }
 
     private FileCertSource open(Path file) {
-        source = new FileCertSource(file, new CertificateValidator(NODE, false), Clock.systemUTC());
+        source = new FileCertSource(file, new CertificateValidator(NODE, null, false), Clock.systemUTC());
         return source;
     }
 

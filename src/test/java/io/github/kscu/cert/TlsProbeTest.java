@@ -147,6 +147,40 @@ class TlsProbeTest {
                 .isBetween(Duration.ofMillis(300), Duration.ofMillis(300).plus(Watchdog.TICK).plusSeconds(1));
     }
 
+    /**
+     * A process that binds :10250 before the kubelet and answers with a record larger than TLS allows
+     * (16 KiB and some): the probe must neither spin on a buffer with no room nor wait for the watchdog.
+     */
+    @org.junit.jupiter.params.ParameterizedTest(name = "a record of {0} bytes")
+    @org.junit.jupiter.params.provider.ValueSource(ints = {17_000, 20_000, 33_000, 65_535})
+    void aHostileListenerWithAnOversizedRecordIsRefusedAtOnceWithoutSpinning(int length) {
+        kubelet.then((s, hello) -> {
+            byte[] record = new byte[5 + length];
+            record[0] = 0x16;
+            record[1] = 0x03;
+            record[2] = 0x03;
+            record[3] = (byte) (length >>> 8);
+            record[4] = (byte) length;
+            s.getOutputStream().write(record);
+            Thread.sleep(10_000); // and keeps the connection open
+        });
+        java.lang.management.ThreadMXBean threads = java.lang.management.ManagementFactory.getThreadMXBean();
+        long cpu = threads.getCurrentThreadCpuTime();
+        long start = System.nanoTime();
+        TlsProbe.Answer a;
+        try (TlsProbe bounded = new TlsProbe(trustAll(), "127.0.0.1", kubelet.port(), Duration.ofSeconds(5))) {
+            a = bounded.probe();
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - start);
+        Duration spent = Duration.ofNanos(threads.getCurrentThreadCpuTime() - cpu);
+        assertThat(a).isInstanceOf(TlsProbe.Refused.class);
+        CertCheck.NotYet n = ((TlsProbe.Refused) a).why();
+        assertThat(n.problem()).isEqualTo(Problem.HANDSHAKE_FAILED);
+        assertThat(n.detail()).isNotBlank();
+        assertThat(took).as("before the watchdog's 5 s (%s)", n.detail()).isLessThan(Duration.ofMillis(2500));
+        assertThat(spent).as("CPU of the probe (%s)", n.detail()).isLessThan(Duration.ofMillis(2000));
+    }
+
     @Test
     void aRefusedConnectionIsNoConnection() throws IOException {
         int port = kubelet.port();

@@ -112,8 +112,8 @@ class CommandLineParserTest {
     @Test
     void invalidFlagValueNamesTheFlag() {
         assertThatThrownBy(() -> run(NODE, "--cert-check-duration", "soon"))
-                .hasMessage("invalid --cert-check-duration (CERT_CHECK_DURATION) \"soon\"; accepted: a duration such as"
-                        + " 75, 75s or 1m15s");
+                .hasMessage("invalid --cert-check-duration (CERT_CHECK_DURATION) \"soon\"; accepted: a duration up to 24h"
+                        + " such as 75, 75s or 1m15s");
     }
 
     @Test

@@ -123,8 +123,8 @@ class SettingsTest {
             CERT_CHECK_INTERVAL    | 0            | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "0": below the floor of 100ms
             CERT_CHECK_INTERVAL    | 0.0001ms     | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "0.0001ms": below the floor of 100ms
             CERT_CHECK_INTERVAL    | 99ms         | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "99ms": below the floor of 100ms
-            CERT_CHECK_INTERVAL    | -5           | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "-5"; accepted: a duration of at least 100ms such as 2, 2s or 500ms
-            CERT_CHECK_DURATION    | 5 minutes    | invalid --cert-check-duration (CERT_CHECK_DURATION) "5 minutes"; accepted: a duration such as 75, 75s or 1m15s
+            CERT_CHECK_INTERVAL    | -5           | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "-5"; accepted: a duration from 100ms to 10m such as 2, 2s or 500ms
+            CERT_CHECK_DURATION    | 5 minutes    | invalid --cert-check-duration (CERT_CHECK_DURATION) "5 minutes"; accepted: a duration up to 24h such as 75, 75s or 1m15s
             CERT_CHECK_DURATION    | 1d           | invalid --cert-check-duration (CERT_CHECK_DURATION) "1d"
             TAINT_WATCHER_DURATION | -1s          | invalid --taint-watcher-duration (TAINT_WATCHER_DURATION) "-1s"
             STARTUP_JITTER         | 3x           | invalid --startup-jitter (STARTUP_JITTER) "3x"
@@ -173,6 +173,72 @@ class SettingsTest {
         assertThatThrownBy(() -> parse("POD_NAMESPACE", "Kube_System")).isInstanceOf(InvalidSettingException.class)
                 .hasMessage("invalid POD_NAMESPACE \"Kube_System\": not a namespace name; accepted: a DNS label (map it"
                         + " from metadata.namespace), or unset for default");
+    }
+
+    /** Each duration has its limit: beyond it a deadline could overflow into a busy loop. */
+    @ParameterizedTest(name = "{0}={1}")
+    @CsvSource(delimiter = '|', textBlock = """
+            TAINT_WATCHER_DURATION | 2562047h | invalid --taint-watcher-duration (TAINT_WATCHER_DURATION) "2562047h": above the limit of 24h; accepted: a duration up to 24h such as 30, 30s or 1m
+            TAINT_WATCHER_DURATION | 24h0.001s | above the limit of 24h
+            CERT_CHECK_DURATION    | 999999999 | invalid --cert-check-duration (CERT_CHECK_DURATION) "999999999": above the limit of 24h
+            CERT_CHECK_INTERVAL    | 10m1s    | invalid --cert-check-interval (CERT_CHECK_INTERVAL) "10m1s": above the limit of 10m
+            STARTUP_JITTER         | 11m      | invalid --startup-jitter (STARTUP_JITTER) "11m": above the limit of 10m
+            SETTLE_DURATION        | 721h     | invalid --settle-duration (SETTLE_DURATION) "721h": above the limit of 720h
+            SETTLE_DURATION        | 2562047.8h | invalid --settle-duration (SETTLE_DURATION) "2562047.8h"
+            """)
+    void everyDurationIsBounded(String env, String value, String message) {
+        assertThatThrownBy(() -> parse(env, value)).isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining(message).satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+    }
+
+    @Test
+    void everyDurationAtItsLimitIsAccepted() throws Exception {
+        for (Setting s : Setting.values()) {
+            if (s.maxDuration() != null) {
+                assertThat(parse(s.env(), Durations.format(s.maxDuration())).describe().get(s.flag()))
+                        .as(s.env()).isEqualTo(Durations.format(s.maxDuration()));
+            }
+        }
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"node.kubernetes.io/not-ready, kubernetes.io", "node.cloudprovider.kubernetes.io/uninitialized, kubernetes.io",
+            "node-role.kubernetes.io/control-plane:NoSchedule, kubernetes.io", "kubernetes.io/x, kubernetes.io",
+            "karpenter.sh/unregistered, karpenter.sh", "karpenter.sh/disrupted:NoSchedule, karpenter.sh"})
+    void aTaintKeyThatKubernetesOrKarpenterOwnsIsRefusedUnlessAllowed(String key, String domain) throws Exception {
+        assertThatThrownBy(() -> parse("TAINT_KEY", "example.com/ours," + key))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageStartingWith("invalid --taint-key (TAINT_KEY) \"example.com/ours," + key + "\": \""
+                        + key.replaceAll(":.*", "") + "\" is under " + domain + ", whose taints Kubernetes or Karpenter own")
+                .hasMessageContaining("set --allow-reserved-taint-key (ALLOW_RESERVED_TAINT_KEY)=true");
+        assertThat(parse("TAINT_KEY", key, "ALLOW_RESERVED_TAINT_KEY", "true").taints()).hasSize(1);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"readiness.k8s.io/kubelet-serving-certificate", "example.com/kubernetes.io", "notkubernetes.io/x",
+            "karpenter.k8s.aws/x", "node.example.com/kubelet-no-server-cert"})
+    void keysOutsideThoseDomainsAreAccepted(String key) throws Exception {
+        assertThat(parse("TAINT_KEY", key).taints()).hasSize(1);
+    }
+
+    @Test
+    void noTimeToWaitWithRemoveTaintIsRefusedAsTheFailOpenItWouldBe() throws Exception {
+        assertThatThrownBy(() -> parse("CERT_CHECK_DURATION", "0", "ON_CERT_TIMEOUT", "remove-taint"))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessage("invalid --cert-check-duration (CERT_CHECK_DURATION) \"0\": 0 with --on-cert-timeout"
+                        + " (ON_CERT_TIMEOUT)=remove-taint removes the taint at once without a certificate; give the"
+                        + " certificate time, or set --skip-cert-check (SKIP_CERT_CHECK)=true if that is what you mean;"
+                        + " accepted: a duration up to 24h such as 75, 75s or 1m15s");
+        assertThat(parse("CERT_CHECK_DURATION", "0", "ON_CERT_TIMEOUT", "keep-waiting").certCheckDuration()).isZero();
+        assertThat(parse("CERT_CHECK_DURATION", "1s", "ON_CERT_TIMEOUT", "remove-taint").certCheckDuration())
+                .isEqualTo(Duration.ofSeconds(1));
+    }
+
+    @Test
+    void theKubeletsHostIsTheAddressWithoutPortOrBrackets() throws Exception {
+        assertThat(parse("HOST_IP", "10.0.0.1").kubeletHost()).isEqualTo("10.0.0.1");
+        assertThat(parse("HOST_IP", "2001:db8::1").kubeletHost()).isEqualTo("2001:db8::1");
+        assertThat(parse().kubeletHost()).isNull();
     }
 
     @Test

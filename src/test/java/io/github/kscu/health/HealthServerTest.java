@@ -35,9 +35,11 @@ class HealthServerTest {
             assertThat(get(s, "/healthz").statusCode()).isEqualTo(200);
             Answer notReady = get(s, "/readyz");
             assertThat(notReady.statusCode()).isEqualTo(503);
-            assertThat(notReady.body()).isEqualTo("waiting\n");
+            // The reason stays in-process (logs, Events): the port answers anyone on the node's network.
+            assertThat(notReady.body()).isEqualTo("not ready: the agent's log and the node's Events say why\n");
             readiness.set(new Readiness(true, "done"));
             assertThat(get(s, "/readyz").statusCode()).isEqualTo(200);
+            assertThat(get(s, "/readyz").body()).isEqualTo("ready\n");
             assertThat(get(s, "/nope").statusCode()).isEqualTo(404);
 
             metrics.state(State.WAITING_FOR_CERT);
@@ -87,11 +89,14 @@ class HealthServerTest {
         try (HealthServer s = HealthServer.start(new ListenAddress("127.0.0.1", 0), () -> new Readiness(true, "done"),
                 new Metrics(Instant::now).registry())) {
             assertThat(raw(s, "HEAD /readyz HTTP/1.1\r\nHost: n\r\n\r\n")).startsWith("HTTP/1.1 200 OK\r\n")
-                    .contains("Content-Length: 5\r\n").endsWith("\r\n\r\n");
+                    .contains("Content-Length: 6\r\n").endsWith("\r\n\r\n");
             assertThat(raw(s, "POST /healthz HTTP/1.1\r\nContent-Length: 0\r\n\r\n")).startsWith("HTTP/1.1 405 ");
             assertThat(raw(s, "GET /healthz HTTP/1.0\n\n")).startsWith("HTTP/1.1 200 OK").endsWith("ok\n");
             assertThat(raw(s, "GET /healthz?verbose HTTP/1.1\r\n\r\n")).endsWith("ok\n");
             assertThat(raw(s, "nonsense\r\n\r\n")).startsWith("HTTP/1.1 400 ");
+            // Only the request line is kept, up to its own limit.
+            assertThat(raw(s, "GET /" + "a".repeat(HealthServer.MAX_LINE_BYTES) + " HTTP/1.1\r\n\r\n"))
+                    .startsWith("HTTP/1.1 414 ");
             // Over the limit: refused (if the answer loses the race with the reset of unread bytes, the
             // connection is closed all the same); the server carries on.
             String huge = "GET /metrics HTTP/1.1\r\nX-a: " + "a".repeat(HealthServer.MAX_REQUEST_BYTES) + "\r\n\r\n";

@@ -118,6 +118,26 @@ class AgentIT {
     }
 
     @Test
+    void aNodeNameOfTheFull253CharactersStillGetsItsEvents() throws Exception {
+        // Event names are "<node>.<hex>": uncut, this node's would be 270 characters and every Event a 422.
+        StringBuilder name = new StringBuilder(node);
+        while (name.length() < 253) {
+            name.append('.').append("x".repeat(Math.min(63, 253 - name.length() - 1)));
+        }
+        String longName = name.toString();
+        assertThat(longName).hasSize(253);
+        kube.createNode(longName, OURS + ":NoSchedule");
+        try {
+            agents.issueCert(longName);
+            Agent agent = agents.start(agents.settings(longName, cp.adminKubeconfig()));
+            assertThat(agent.awaitFinished(WAIT)).isTrue();
+            await().atMost(WAIT).until(() -> kube.eventReasons(longName).contains("StartupTaintRemoved"));
+        } finally {
+            kube.deleteNode(longName);
+        }
+    }
+
+    @Test
     void foreignTaintsSurviveInOrderIncludingOurKeyWithAnotherEffect() throws Exception {
         kube.createNode(node, "a.io/first:NoSchedule", OURS + ":NoSchedule", OURS + ":NoExecute",
                 "b.io/v=1:PreferNoSchedule", "node.kubernetes.io/not-ready:NoExecute");

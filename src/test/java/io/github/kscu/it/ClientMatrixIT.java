@@ -74,7 +74,7 @@ class ClientMatrixIT {
             replacements:
             - source: {kind: ConfigMap, name: kubelet-server-cert-untaint, fieldPath: data.TAINT_KEY}
               targets:
-              - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy}
+              - select: {group: admissionregistration.k8s.io, kind: ValidatingAdmissionPolicy, name: kubelet-server-cert-untaint}
                 fieldPaths:
                 - spec.variables.[name=taintKeySetting].expression
                 options: {delimiter: "'", index: 1}
@@ -216,6 +216,7 @@ class ClientMatrixIT {
                         replaceTaints(all() + "," + taintJson("new.io/y"))),
                 attack(cell, "node A: remove a foreign taint", "node-a", JSON_PATCH,
                         replaceTaints(taintJson(OURS) + "," + taintJson(OTHER_KEY))),
+                eventAboutNodeB(cell),
                 DynamicTest.dynamicTest("node A: remove the agent's taint", () -> removeOwnTaint(cell)))));
     }
 
@@ -246,6 +247,29 @@ class ClientMatrixIT {
             int status = dryRun(agent, node, type, body);
             matrix.add(new Row(cell.name(), operation, status));
             assertThat(status).as("%s: %s", operation, lastAnswer).isEqualTo(403);
+        });
+    }
+
+    /** The Events policy, loaded apart from the Node one: refused within 30 s, or not in force. */
+    private DynamicTest eventAboutNodeB(Cell cell) {
+        return DynamicTest.dynamicTest("an Event about node B", () -> {
+            Request post = new Request.Builder().url(cp.url() + "/apis/events.k8s.io/v1/namespaces/" + cell.namespace()
+                    + "/events?dryRun=All").post(RequestBody.create(Kube.agentEvent("Node", "node-b", ""),
+                            MediaType.get("application/json"))).build();
+            long deadline = System.nanoTime() + 30_000_000_000L;
+            int status;
+            while (true) {
+                try (Response r = agent.newCall(post).execute()) {
+                    status = r.code();
+                    lastAnswer = r.body().string();
+                }
+                if (status == 403 || System.nanoTime() > deadline) {
+                    break;
+                }
+                Thread.sleep(200);
+            }
+            matrix.add(new Row(cell.name(), "Event about node B", status));
+            assertThat(status).as("an Event about node B: %s", lastAnswer).isEqualTo(403);
         });
     }
 

@@ -81,6 +81,10 @@ class DefaultInstallAttackIT {
                 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
+        while (send("POST", OWN_EVENTS + "?dryRun=All", JSON, event("Node", "node-b", "")) != 403
+                && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
     }
 
     @AfterAll
@@ -153,13 +157,34 @@ class DefaultInstallAttackIT {
                         + "\"reportingInstance\":\"x\",\"action\":\"x\",\"reason\":\"x\",\"type\":\"Normal\","
                         + "\"regarding\":{\"kind\":\"Node\",\"name\":\"node-b\"}}"),
                 Arguments.of("delete Events, even in its own namespace", "DELETE", "/apis/events.k8s.io/v1/namespaces/kube-system/events",
-                        null, null));
+                        null, null),
+                Arguments.of("an Event about node B, in its own namespace", "POST", OWN_EVENTS, JSON,
+                        event("Node", "node-b", "")),
+                Arguments.of("an Event about a Pod, in its own namespace", "POST", OWN_EVENTS, JSON,
+                        event("Pod", "agent-node-a", ",\"namespace\":\"kube-system\"")),
+                Arguments.of("an Event about node A naming node B as related", "POST", OWN_EVENTS, JSON,
+                        event("Node", "node-a", "").replace(",\"regarding\"",
+                                ",\"related\":{\"kind\":\"Node\",\"name\":\"node-b\"},\"regarding\"")));
+    }
+
+    private static final String OWN_EVENTS = "/apis/events.k8s.io/v1/namespaces/kube-system/events";
+
+    private static String event(String kind, String name, String moreRegarding) {
+        return Kube.agentEvent(kind, name, moreRegarding);
     }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("forbidden")
     void isRefused(String operation, String method, String path, MediaType type, String body) throws Exception {
         denied(operation, method, path, type, body);
+    }
+
+    @Test
+    @Order(Integer.MAX_VALUE - 2)
+    void allowed_anEventAboutNodeA() throws Exception {
+        int status = send("POST", OWN_EVENTS, JSON, event("Node", "node-a", ""));
+        matrix.add(new Row("ALLOWED an Event about node A, as the agent posts it", status, ""));
+        assertThat(status).as("%s", lastAnswer).isEqualTo(201);
     }
 
     @Test

@@ -4,6 +4,7 @@ import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.kscu.health.HealthServer;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.ImageCommand;
@@ -26,9 +27,11 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The health port under a connection flood, on the real runtime with the shipped jvm.options (its 24 MiB
- * heap): 1500 connections that send {@code GET /metrics HTTP/1.1\r\nX-a: } and stall, and 1500 that
- * send nothing, each reopened as soon as the agent closes it, for {@link #FLOOD}. The process must stay
+ * The health port under a connection flood at its own limits, on the real runtime with the shipped
+ * jvm.options (its 24 MiB heap): {@link HealthServer#MAX_CONNECTIONS} connections, each sending a head of
+ * {@link HealthServer#MAX_REQUEST_BYTES} less one byte ({@code GET /metrics HTTP/1.1}, then header lines
+ * of full size and no blank line to end them) and stalling, each reopened as soon as the agent closes it,
+ * for {@link #FLOOD}. The process must stay
  * alive, and the DaemonSet's probes must never fail as the kubelet counts failures: {@code /healthz}
  * is asked every 200 ms with the readiness probe's 1 s timeout, and no {@link #FAILURE_THRESHOLD}
  * answers in a row may be missing. A single miss is allowed: with thousands of connections reopened a
@@ -39,8 +42,10 @@ import org.junit.jupiter.api.io.TempDir;
 @ExtendWith(ControlPlaneExtension.class)
 class HealthFloodIT {
     private static final Path RUNTIME = Path.of("target/runtime").toAbsolutePath();
-    private static final int SLOW = 1500;
-    private static final int IDLE = 1500;
+    private static final int SLOW = HealthServer.MAX_CONNECTIONS;
+    private static final int IDLE = 0;
+    /** A full-size head that never ends: header lines up to the limit, no blank line. */
+    private static final byte[] STALLED_HEAD = stalledHead();
     private static final Duration FLOOD = Duration.ofSeconds(15);
     /** The readiness probe's failureThreshold in the DaemonSet (the liveness probe allows 6). */
     private static final int FAILURE_THRESHOLD = 3;
@@ -108,10 +113,25 @@ class HealthFloodIT {
     private static SocketChannel open(InetSocketAddress address, boolean slowHeader) throws IOException {
         SocketChannel c = SocketChannel.open(address);
         if (slowHeader) {
-            c.write(ByteBuffer.wrap("GET /metrics HTTP/1.1\r\nX-a: ".getBytes(StandardCharsets.US_ASCII)));
+            ByteBuffer head = ByteBuffer.wrap(STALLED_HEAD);
+            while (head.hasRemaining()) {
+                c.write(head);
+            }
         }
         c.configureBlocking(false);
         return c;
+    }
+
+    private static byte[] stalledHead() {
+        StringBuilder b = new StringBuilder("GET /metrics HTTP/1.1\r\n");
+        for (int i = 0; b.length() < HealthServer.MAX_REQUEST_BYTES - 1; i++) {
+            b.append("X-").append(i).append(": ").append("a".repeat(100)).append("\r\n");
+        }
+        b.setLength(HealthServer.MAX_REQUEST_BYTES - 1);
+        if (b.charAt(b.length() - 1) == '\n') {
+            b.setCharAt(b.length() - 1, 'a'); // never the start of the blank line that would end the head
+        }
+        return b.toString().getBytes(StandardCharsets.US_ASCII);
     }
 
     private static boolean closedByPeer(SocketChannel c) {

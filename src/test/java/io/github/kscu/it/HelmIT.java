@@ -133,6 +133,7 @@ class HelmIT {
                 .containsEntry("imagePullPolicy", "Always");
         assertThat(container.get("resources")).asString().contains("memory=128Mi").contains("cpu=20m");
         assertThat(pod.get("affinity")).asString().contains("gitlab-runners");
+        assertThat(pod.get("nodeSelector")).isEqualTo(Map.of("kubernetes.io/os", "linux"));
         assertThat(pod.get("tolerations")).asString().isEqualTo("[{operator=Exists}]");
         assertThat(at(ds, "spec", "template", "metadata", "labels")).asString().contains("sidecar.istio.io/inject=false");
     }

@@ -16,6 +16,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
+import org.bouncycastle.asn1.x500.X500Name;
+import org.bouncycastle.asn1.x509.GeneralName;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -109,7 +112,23 @@ class KubeletProbeIT {
     }
 
     @Test
-    void wrongIdentityWarnsByDefaultAndBlocksWhenRequired() throws Exception {
+    void anotherNodesCertificateForAnotherAddressLeavesTheTaintOn() throws Exception {
+        Instant now = Instant.now();
+        // Signed by the cluster CA with serverAuth, as a stale certificate of a renamed or reused node is.
+        kubelet.serve(TestCerts.sign(new X500Name("O=system:nodes,CN=system:node:other-node"), TestCerts.ecKeys(),
+                now.minus(Duration.ofHours(1)), now.plus(Duration.ofDays(1)), CLUSTER_CA, false,
+                List.of(new GeneralName(GeneralName.dNSName, "other-node"),
+                        new GeneralName(GeneralName.iPAddress, "10.0.0.99")), null));
+        Agent agent = start(kubelet.address());
+        await().atMost(WAIT).until(() -> kubelet.handshakes() >= 4);
+        assertThat(kube.taints(node)).containsExactly(OURS + ":NoSchedule");
+        assertThat(agent.state()).isEqualTo(State.WAITING_FOR_CERT);
+        assertThat(agent.readiness().detail()).contains("does not name this node",
+                "subject alternative names do not include 127.0.0.1");
+    }
+
+    @Test
+    void wrongSubjectAtTheRightAddressWarnsByDefaultAndBlocksWhenRequired() throws Exception {
         kubelet.serve(TestCerts.serving(CLUSTER_CA, "some-other-node"));
         Agent blocking = start(kubelet.address(), "REQUIRE_CERT_IDENTITY", "true");
         await().atMost(WAIT).until(() -> kubelet.handshakes() >= 4);

@@ -127,6 +127,17 @@ class ManifestsIT {
                 .contains("CERT_SOURCE: kubelet");
     }
 
+    /**
+     * Linux nodes only: the image is a Linux one, and a pod on a Windows or virtual node would never turn
+     * Ready, so the DaemonSet would never be fully available and GitOps health never green.
+     */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void everyOverlayRunsOnLinuxNodesOnly(String overlay) throws Exception {
+        String rendered = build(KUSTOMIZE.resolve("overlays").resolve(overlay));
+        assertThat(rendered).contains("      nodeSelector:\n        kubernetes.io/os: linux\n");
+    }
+
     /** The file source, for drop-in users, mounts the kubelet's pki directory read-only as root, and says so. */
     @Test
     void theFileSourceComponentMountsThePkiDirectoryReadOnly() throws Exception {

@@ -109,6 +109,19 @@ public final class Kube {
         }
     }
 
+    /**
+     * An events.k8s.io Event as the agent posts it, about {@code kind} {@code name} ({@code moreRegarding}:
+     * further fields of {@code regarding}, each after a comma), under a fresh name.
+     */
+    public static String agentEvent(String kind, String name, String moreRegarding) {
+        return "{\"apiVersion\":\"events.k8s.io/v1\",\"kind\":\"Event\",\"metadata\":{\"name\":\"" + name + "."
+                + Long.toHexString(System.nanoTime()) + "\"},\"eventTime\":\"2026-12-01T00:00:00.000000Z\","
+                + "\"reportingController\":\"kubelet-server-cert-untaint\",\"reportingInstance\":\"x\","
+                + "\"action\":\"RemoveTaint\",\"reason\":\"StartupTaintRemoved\",\"type\":\"Normal\","
+                + "\"note\":\"Removed\",\"regarding\":{\"apiVersion\":\"v1\",\"kind\":\"" + kind
+                + "\",\"name\":\"" + name + "\"" + moreRegarding + "}}";
+    }
+
     /** Reasons of the events.k8s.io Events regarding the node, in any namespace, oldest first. */
     public List<String> eventReasons(String node) throws IOException {
         JsonObject list = JsonParser.parseString(call("GET", "/apis/events.k8s.io/v1/events"
