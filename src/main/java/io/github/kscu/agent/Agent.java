@@ -73,6 +73,11 @@ public final class Agent implements AutoCloseable {
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
                     s.skipCertCheck() ? "skipped" : Settings.lower(s.certSource()), Settings.lower(s.mode()),
                     s.settleDuration());
+            if (!s.postsNodeEvents()) {
+                LOG.warn("no Events: the apiserver accepts Events about a Node only in the default or kube-system"
+                        + " namespace node={} namespace={}; outcomes are still logged and counted", node,
+                        s.eventNamespace());
+            }
             // require: no write before the admission policy is in force (the certificate is watched meanwhile).
             p.admissionCheck().gate();
             p.state().set(State.WAITING_FOR_CERT);

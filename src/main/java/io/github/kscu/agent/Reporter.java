@@ -1,5 +1,6 @@
 package io.github.kscu.agent;
 
+import io.github.kscu.config.Settings;
 import io.github.kscu.health.Metrics;
 import io.github.kscu.health.Reason;
 import io.github.kscu.kube.ApiFailure;
@@ -37,10 +38,12 @@ final class Reporter {
     private final Sleeper sleeper;
     private final Supplier<NodeView> latest;
     private final Changes changes;
+    /** False where the apiserver refuses Events about a Node (see {@link Settings#postsNodeEvents()}). */
+    private final boolean posts;
     private volatile boolean closed;
 
     Reporter(String node, NodeApi api, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Supplier<NodeView> latest,
-            Changes changes) {
+            Changes changes, boolean posts) {
         this.node = node;
         this.api = api;
         this.metrics = metrics;
@@ -48,6 +51,7 @@ final class Reporter {
         this.sleeper = sleeper;
         this.latest = latest;
         this.changes = changes;
+        this.posts = posts;
     }
 
     /** Logs, counts and posts as an Event. */
@@ -68,6 +72,9 @@ final class Reporter {
 
     /** Posts an Event, in the background, for an outcome already {@link #record recorded}. */
     void post(Reason reason, String note) {
+        if (!posts) {
+            return; // said once at start: the log and the metrics carry every outcome
+        }
         Thread.ofVirtual().name("event-" + node).start(() -> {
             try {
                 send(reason, note);

@@ -55,7 +55,8 @@ public final class Wiring {
         StateRecorder state = new StateRecorder(node, metrics);
         NodeTracker tracker = new NodeTracker(node, api, s.taints(), retry, sleeper, clock, random, changes,
                 NodeTracker.FIRST_EVENT_GRACE);
-        Reporter reporter = new Reporter(node, api, metrics, retry, sleeper, tracker::latest, changes);
+        Reporter reporter = new Reporter(node, api, metrics, retry, sleeper, tracker::latest, changes,
+                s.postsNodeEvents());
         boolean failOpen = s.onCertTimeout() == Settings.OnCertTimeout.REMOVE_TAINT;
         CertWatch watch = s.skipCertCheck() || source == null ? null : new CertWatch(node, source,
                 s.certCheckInterval(), s.certCheckDuration(), failOpen, changes, reporter, metrics, clock);

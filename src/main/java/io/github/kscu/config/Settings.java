@@ -159,6 +159,17 @@ public record Settings(
     }
 
     /**
+     * The namespaces an Event about a Node may be posted in: the apiserver refuses (422, "does not match
+     * event.namespace") an events.k8s.io Event about a cluster-scoped object in any other.
+     */
+    public static final java.util.Set<String> NODE_EVENT_NAMESPACES = java.util.Set.of("default", "kube-system");
+
+    /** False when the agent runs in a namespace where the apiserver refuses Events about its Node. */
+    public boolean postsNodeEvents() {
+        return NODE_EVENT_NAMESPACES.contains(eventNamespace);
+    }
+
+    /**
      * The host the apiserver dials to reach this kubelet, as the kubelet source dials it (without
      * brackets), or {@code null} when no address is known. The certificate's SANs must cover it.
      */

@@ -486,6 +486,17 @@ class AgentTest {
     }
 
     @Test
+    void inANamespaceWhereTheApiserverRefusesNodeEventsNoneIsPostedButEveryOutcomeIsCounted() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("POD_NAMESPACE", "agents"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        Thread.sleep(200); // Events are posted in the background
+        assertThat(fake.calls("create-event")).isZero();
+        assertThat(agent.metrics().outcomes(Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+    }
+
+    @Test
     void closeEndsAWaitingAgentPromptly() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         start(settings("MODE", "continuous"), fake, new FakeCertSource());

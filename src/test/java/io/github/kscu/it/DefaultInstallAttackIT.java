@@ -179,6 +179,22 @@ class DefaultInstallAttackIT {
         denied(operation, method, path, type, body);
     }
 
+    /**
+     * A policy with a parameter refuses everyone's Node updates while the apiserver's parameter informer
+     * is not synced (failurePolicy Fail); ours has none, so right after a restart a node is updated by
+     * anyone else at once, and the agent is held as before.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE - 3)
+    void rightAfterAnApiserverRestartOthersUpdateNodesAndTheAgentIsStillHeld() throws Exception {
+        cp.stopApiserver();
+        cp.startApiserver();
+        kube.label("node-b", "restart.example.com/seen", "1"); // throws unless 2xx
+        kube.label("node-b", "restart.example.com/seen", null);
+        denied("node B: labels, right after an apiserver restart", "PATCH", "/api/v1/nodes/node-b", MERGE,
+                "{\"metadata\":{\"labels\":{\"x\":\"y\"}}}");
+    }
+
     @Test
     @Order(Integer.MAX_VALUE - 2)
     void allowed_anEventAboutNodeA() throws Exception {

@@ -64,6 +64,11 @@ public final class MemoryCgroup implements AutoCloseable {
         return Long.parseLong(Files.readString(dir.resolve("memory.failcnt")).strip());
     }
 
+    /** The most memory charged at once so far (v1 {@code memory.max_usage_in_bytes}, v2 {@code memory.peak}). */
+    public long peakBytes() throws IOException {
+        return Long.parseLong(Files.readString(dir.resolve(v2 ? "memory.peak" : "memory.max_usage_in_bytes")).strip());
+    }
+
     @Override
     public void close() throws IOException {
         Cgroups.remove(dir);
