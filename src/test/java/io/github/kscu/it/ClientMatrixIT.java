@@ -57,8 +57,11 @@ class ClientMatrixIT {
             new String[] {"v5.8.1", "kubectl 1.36; Argo CD v3.4 and v3.5; Flux kustomize-controller v1.9"},
             new String[] {"v5.8.2", "the newest built here; the pinned one"});
     static final List<String> OVERLAYS = List.of("generic", "eks-auto-mode", "karpenter-startup-taints");
-    /** The kustomizes the outer-kustomization variants are rendered with: most kubectls, and the newest. */
-    static final List<String> OUTER_KUSTOMIZES = List.of("v5.7.1", "v5.8.2");
+    /**
+     * The kustomizes the outer-kustomization variants are rendered with: the oldest (its built-in name
+     * references lack the binding's policyName), most kubectls, and the newest.
+     */
+    static final List<String> OUTER_KUSTOMIZES = List.of("v5.4.2", "v5.7.1", "v5.8.2");
     static final String OTHER_KEY = "other.io/boot";
     static final String PROBE_SA = "probe-kubelet-server-cert-untaint";
     /** A user's kustomization merging another TAINT_KEY into the agent's ConfigMap. */
@@ -150,7 +153,8 @@ class ClientMatrixIT {
     @AfterAll
     void printMatrix() {
         StringBuilder b = new StringBuilder("client matrix: node B label, node B our taint, node A label, node A add"
-                + " a taint, node A a foreign taint | node A our taint (the agent's change)\n");
+                + " a taint, node A a foreign taint, an Event about node B (422 outside default and kube-system)"
+                + " | node A our taint (the agent's change)\n");
         Map<String, List<String>> byCell = new LinkedHashMap<>();
         for (Row r : matrix) {
             byCell.computeIfAbsent(r.cell(), c -> new ArrayList<>()).add(Integer.toString(r.status()));
