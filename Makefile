@@ -10,13 +10,13 @@ JAVA_HOME ?= $(shell for d in $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); 
 export JAVA_HOME
 MVN := ./mvnw -B -ntp -Dgit.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# Pinned tools, built from Go modules by e2e/tools/build.sh and linked into ./bin/tools.
-K8S_VERSION ?= v1.35.8
-ETCD_VERSION ?= v3.6.16
-KUSTOMIZE_VERSION ?= v5.8.2
-TOXIPROXY_VERSION ?= v2.5.0
-export K8S_VERSION ETCD_VERSION KUSTOMIZE_VERSION TOXIPROXY_VERSION
+# Pinned tools, built from Go modules by e2e/tools/build.sh and linked into ./bin/tools. The pins
+# live there, in one place; override one on the command line (make tools K8S_VERSION=v1.35.9): make
+# passes command-line variables to the script's environment.
 TOOLS_BIN := $(CURDIR)/bin/tools
+# What a local control plane needs (the demo, the runtime's AOT training): not Karpenter, kwok,
+# promtool, Helm or the client matrix, which only the tests use.
+CONTROL_PLANE_TOOLS := kubernetes,etcd,kustomize
 export KSCU_TOOLS_BIN := $(TOOLS_BIN)
 
 JAR := target/kubelet-server-cert-untaint.jar
@@ -35,7 +35,7 @@ KUBECTL ?= $(TOOLS_BIN)/kubectl
 .PHONY: help
 help: ## Show this help.
 	@awk 'BEGIN {FS = ":.*## "; printf "Usage: make \033[36m<target>\033[0m\n"} \
-		/^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2} \
+		/^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-20s\033[0m %s\n", $$1, $$2} \
 		/^##@/ {printf "\n\033[1m%s\033[0m\n", substr($$0, 5)}' $(MAKEFILE_LIST)
 
 .PHONY: check-jdk
@@ -54,6 +54,10 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 tools: ## Build or reuse etcd, Kubernetes (and kube-apiserver 1.32), kustomize (and the client matrix's), Flux's kustomize-controller, Toxiproxy, Karpenter (kwok provider), kwok, promtool, actionlint and helm (cached per version outside the repo).
 	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
+.PHONY: control-plane-tools
+control-plane-tools: ## Build or reuse only what a local control plane needs: etcd, Kubernetes, kustomize.
+	bash e2e/tools/build.sh --only $(CONTROL_PLANE_TOOLS) --link $(TOOLS_BIN) >/dev/null
+
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
 
 .PHONY: test-classpath
@@ -61,7 +65,7 @@ test-classpath: check-jdk
 	$(MVN) -q test-compile dependency:build-classpath -Dmdep.includeScope=test -Dmdep.outputFile=target/test-classpath.txt
 
 .PHONY: runtime
-runtime: build tools test-classpath ## Build the jlink runtime and train its AOT cache on a real agent run (target/runtime).
+runtime: build control-plane-tools test-classpath ## Build the jlink runtime and train its AOT cache on a real agent run (target/runtime).
 	bash jlink/build-runtime.sh $(JAR) target/runtime
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.build.AotTraining target/runtime
 
@@ -72,7 +76,7 @@ clean: ## Remove build output (the tool cache stays).
 ##@ Try it
 
 .PHONY: demo
-demo: check-jdk tools runtime ## Run the agent against a local control plane: a tainted node, a late certificate.
+demo: check-jdk control-plane-tools runtime ## Run the agent against a local control plane: a tainted node, a late certificate.
 	"$(JAVA_HOME)/bin/java" -cp "$(TEST_CP)" -Dtinylog.level=warn io.github.kscu.demo.Demo
 
 .PHONY: bench

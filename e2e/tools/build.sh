@@ -9,8 +9,10 @@
 # of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
 # and version; later runs only check the cache and never start go.
 #
-# Usage: e2e/tools/build.sh [--link DIR]
-#   Builds what is missing, refreshes the symlinks in <cache>/bin-current/
+# Usage: e2e/tools/build.sh [--only NAME,...] [--link DIR]
+#   Builds what is missing (with --only, just those: kubernetes, etcd, kustomize,
+#   toxiproxy, actionlint, kube-apiserver-oldest, karpenter, kwok, promtool, helm,
+#   helm4, kustomize-matrix, flux), refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
 #   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, HELM_BIN, HELM4_BIN,
@@ -72,8 +74,18 @@ die() {
 usage() { sed -n '12,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
+only=
 while (($#)); do
 	case $1 in
+	--only)
+		(($# >= 2)) || die "--only needs a comma list of tools"
+		only=$2
+		shift 2
+		;;
+	--only=*)
+		only=${1#--only=}
+		shift
+		;;
 	--link)
 		(($# >= 2)) || die "--link needs a directory"
 		link_dir=$2
@@ -92,6 +104,12 @@ while (($#)); do
 		exit 2
 		;;
 	esac
+done
+
+TOOL_NAMES=(kubernetes etcd kustomize toxiproxy actionlint kube-apiserver-oldest karpenter kwok promtool helm
+	helm4 kustomize-matrix flux)
+for name in ${only//,/ }; do
+	[[ " ${TOOL_NAMES[*]} " == *" $name "* ]] || die "--only: no tool '$name' (known: ${TOOL_NAMES[*]})"
 done
 
 mkdir -p "$CACHE_ROOT"
@@ -358,25 +376,33 @@ export GOWORK=off
 # Karpenter, kwok, promtool and both helms together). A cold build spends much of its time
 # downloading modules, which overlaps with the other lane's compiling; on a machine with everything
 # cached each lane only checks its directories.
+# wanted NAME: true without --only, else when NAME is in its list.
+wanted() { [[ -z $only || ,$only, == *,"$1",* ]]; }
 kubernetes_lane() {
-	ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"
-	ensure etcd "$ETCD_VERSION" build_etcd etcd
-	ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize
-	ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server
-	ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint
-	ensure kube-apiserver "$K8S_OLDEST_VERSION" build_kube_apiserver_oldest kube-apiserver
+	if wanted kubernetes; then ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"; fi
+	if wanted etcd; then ensure etcd "$ETCD_VERSION" build_etcd etcd; fi
+	if wanted kustomize; then ensure kustomize "$KUSTOMIZE_VERSION" build_kustomize kustomize; fi
+	if wanted toxiproxy; then ensure toxiproxy "$TOXIPROXY_VERSION" build_toxiproxy toxiproxy-server; fi
+	if wanted actionlint; then ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint; fi
+	if wanted kube-apiserver-oldest; then
+		ensure kube-apiserver "$K8S_OLDEST_VERSION" build_kube_apiserver_oldest kube-apiserver
+	fi
 }
 other_lane() {
-	TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARPENTER_VERSION" build_karpenter karpenter
-	ensure kwok "$KWOK_VERSION" build_kwok kwok
-	ensure promtool "$PROMETHEUS_VERSION" build_promtool promtool
-	ensure helm "$HELM_VERSION" build_helm3 helm
-	ensure helm "$HELM4_VERSION" build_helm4 helm
+	if wanted karpenter; then
+		TOOL_GOTOOLCHAIN=$KARPENTER_GO GOTOOLCHAIN=$KARPENTER_GO ensure karpenter "$KARPENTER_VERSION" build_karpenter karpenter
+	fi
+	if wanted kwok; then ensure kwok "$KWOK_VERSION" build_kwok kwok; fi
+	if wanted promtool; then ensure promtool "$PROMETHEUS_VERSION" build_promtool promtool; fi
+	if wanted helm; then ensure helm "$HELM_VERSION" build_helm3 helm; fi
+	if wanted helm4; then ensure helm "$HELM4_VERSION" build_helm4 helm; fi
 	local k
-	for k in $KUSTOMIZE_MATRIX; do
-		KUSTOMIZE_BUILDING=$k ensure kustomize "$k" build_kustomize_matrix kustomize
-	done
-	ensure flux-kustomize-controller "$FLUX_VERSION" build_flux kustomize-controller
+	if wanted kustomize-matrix; then
+		for k in $KUSTOMIZE_MATRIX; do
+			KUSTOMIZE_BUILDING=$k ensure kustomize "$k" build_kustomize_matrix kustomize
+		done
+	fi
+	if wanted flux; then ensure flux-kustomize-controller "$FLUX_VERSION" build_flux kustomize-controller; fi
 }
 # ensure passes only OUT: the version comes from the caller's KUSTOMIZE_BUILDING.
 build_kustomize_matrix() { build_kustomize "$1" "$KUSTOMIZE_BUILDING"; }
@@ -419,6 +445,7 @@ link_all() {
 		"$TOXIPROXY_DIR/toxiproxy-server" "$KARPENTER_DIR/karpenter" "$KARPENTER_CRDS" \
 		"$KWOK_DIR/kwok" "$KWOK_STAGES" "$PROMTOOL_DIR/promtool" "$ACTIONLINT_DIR/actionlint" \
 		"$HELM_DIR/helm" "$HELM4_DIR/helm"; do
+		[[ -e $target ]] || continue # not built by this --only run
 		b=${target##*/}
 		case $target in
 		"$KARPENTER_CRDS") b=karpenter-crds ;;
@@ -438,6 +465,7 @@ link_all() {
 	link_one "$FLUX_DIR/crds" "$dir/flux-crds"
 }
 link_one() {
+	[[ -e $1 ]] || return 0
 	ln -sfn "$1" "$2.tmp.$$"
 	mv -Tf "$2.tmp.$$" "$2"
 }
