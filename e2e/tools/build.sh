@@ -75,24 +75,22 @@ usage() { sed -n '12,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
 only=
+# option NAME VALUE: --link DIR, --only LIST (each also as --NAME=VALUE).
+option() {
+	case $1 in
+	--link) link_dir=$2 ;;
+	--only) only=$2 ;;
+	esac
+}
 while (($#)); do
 	case $1 in
-	--only)
-		(($# >= 2)) || die "--only needs a comma list of tools"
-		only=$2
+	--link | --only)
+		(($# >= 2)) || die "$1 needs a value (--link DIR, --only NAME,...)"
+		option "$1" "$2"
 		shift 2
 		;;
-	--only=*)
-		only=${1#--only=}
-		shift
-		;;
-	--link)
-		(($# >= 2)) || die "--link needs a directory"
-		link_dir=$2
-		shift 2
-		;;
-	--link=*)
-		link_dir=${1#--link=}
+	--link=* | --only=*)
+		option "${1%%=*}" "${1#*=}"
 		shift
 		;;
 	-h | --help)

@@ -5,6 +5,7 @@ import io.github.kscu.cert.CertificateValidator;
 import io.github.kscu.cert.FileCertSource;
 import io.github.kscu.cert.KubeletCertSource;
 import io.github.kscu.config.InvalidSettingException;
+import io.github.kscu.config.ListenAddress;
 import io.github.kscu.config.Setting;
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.Metrics;
@@ -76,13 +77,15 @@ public final class Wiring {
         if (settings.skipCertCheck()) {
             return null;
         }
-        CertificateValidator validator = new CertificateValidator(settings.nodeName(), settings.kubeletHost(),
-                settings.requireCertIdentity());
+        ListenAddress kubelet = settings.kubeletEndpoint();
+        // One host for both: the kubelet source dials it, and the certificate's SANs must cover it.
+        CertificateValidator validator = new CertificateValidator(settings.nodeName(),
+                kubelet == null ? null : kubelet.host(), settings.requireCertIdentity());
         return switch (settings.certSource()) {
             case FILE -> new FileCertSource(settings.certFile(), validator, clock);
             case KUBELET -> {
                 try {
-                    yield new KubeletCertSource(settings.kubeletAddress(), settings.kubeletCaFile(), validator,
+                    yield new KubeletCertSource(kubelet.host(), kubelet.port(), settings.kubeletCaFile(), validator,
                             clock);
                 } catch (IOException | GeneralSecurityException e) {
                     throw InvalidSettingException.of(Setting.KUBELET_CA_FILE, settings.kubeletCaFile().toString(),

@@ -44,22 +44,17 @@ public final class KubeletCertSource implements CertSource {
     public static final Duration PROBE_INTERVAL = Duration.ofMillis(50);
     public static final Duration PROBE_TIMEOUT = Duration.ofSeconds(2);
 
-    private final String host;
-    private final int port;
     private final Set<TrustAnchor> anchors;
     private final CertificateValidator validator;
     private final Clock clock;
     private final TlsProbe probe;
 
     /**
-     * @param address host:port ([v6]:port)
-     * @param caFile  PEM bundle the chain must lead to, or {@code null} to skip chain verification
+     * @param host   the kubelet's host, without brackets; {@code validator} checks the SANs against it
+     * @param caFile PEM bundle the chain must lead to, or {@code null} to skip chain verification
      */
-    public KubeletCertSource(String address, Path caFile, CertificateValidator validator, Clock clock) throws IOException, GeneralSecurityException {
-        int colon = address.lastIndexOf(':');
-        String h = address.substring(0, colon);
-        this.host = h.startsWith("[") ? h.substring(1, h.length() - 1) : h;
-        this.port = Integer.parseInt(address.substring(colon + 1));
+    public KubeletCertSource(String host, int port, Path caFile, CertificateValidator validator, Clock clock)
+            throws IOException, GeneralSecurityException {
         this.anchors = caFile == null ? null : anchors(caFile);
         this.validator = validator;
         this.clock = clock;

@@ -147,8 +147,8 @@ final class TlsProbe implements AutoCloseable {
      * Drives the rest of the handshake over the blocking channel; {@link #in} holds what was read.
      *
      * <p>Whatever listens on the port may not be a kubelet (a process can bind it first), so no answer
-     * may make this loop spin: a record larger than the engine can take, or an unwrap that keeps asking
-     * for room, ends the probe with its reason at once, and every pass is counted. A peer that only
+     * may make this loop spin: a record larger than the engine can take, or an unwrap that asks for
+     * room, ends the probe with its reason at once, and every pass is counted. A peer that only
      * trickles bytes blocks in a read, costs no CPU, and meets the {@link Watchdog}.
      */
     private X509Certificate[] finish(SocketChannel channel, SSLEngine engine) throws IOException {
@@ -178,15 +178,10 @@ final class TlsProbe implements AutoCloseable {
                     SSLEngineResult r = engine.unwrap(in, app);
                     switch (r.getStatus()) {
                         case BUFFER_UNDERFLOW -> readMore(channel, engine);
-                        case BUFFER_OVERFLOW -> {
-                            // Nothing to decrypt into while handshaking; room the engine keeps asking for is
-                            // given once, up to what its session says it needs, never again.
-                            int need = engine.getSession().getApplicationBufferSize();
-                            if (app.capacity() >= need) {
-                                throw new SSLException("the peer sent data the handshake cannot take: not a kubelet");
-                            }
-                            app = ByteBuffer.allocate(need);
-                        }
+                        // app already has the session's application size, and a handshake decrypts nothing
+                        // into it: asking for more room is a peer that is not a kubelet, not a reason to grow.
+                        case BUFFER_OVERFLOW -> throw new SSLException(
+                                "the peer sent data the handshake cannot take: not a kubelet");
                         case CLOSED -> throw new SSLException("the kubelet closed the handshake");
                         case OK -> {
                             // progress: the next status says what follows
@@ -210,7 +205,7 @@ final class TlsProbe implements AutoCloseable {
         if (!in.hasRemaining()) {
             int packet = engine.getSession().getPacketBufferSize();
             if (in.capacity() >= packet) {
-                int declared = in.capacity() >= 5 ? ((in.get(3) & 0xff) << 8) | (in.get(4) & 0xff) : -1;
+                int declared = ((in.get(3) & 0xff) << 8) | (in.get(4) & 0xff); // the record header's length
                 throw new SSLException("a TLS record of " + declared + " bytes, over the " + in.capacity()
                         + " a record may take: not a kubelet");
             }

@@ -1,5 +1,6 @@
 package io.github.kscu.config;
 
+import java.time.Duration;
 import java.util.Locale;
 
 /**
@@ -95,11 +96,11 @@ public enum Setting {
      * is bounded: beyond these a value is a mistake, and deadlines computed from it must never overflow
      * ({@code nanoTime() + 2562047h} wraps into the past and turns a wait into a busy loop).
      */
-    public java.time.Duration maxDuration() {
+    public Duration maxDuration() {
         return switch (this) {
-            case CERT_CHECK_INTERVAL, STARTUP_JITTER -> java.time.Duration.ofMinutes(10);
-            case CERT_CHECK_DURATION, TAINT_WATCHER_DURATION -> java.time.Duration.ofHours(24);
-            case SETTLE_DURATION -> java.time.Duration.ofHours(720);
+            case CERT_CHECK_INTERVAL, STARTUP_JITTER -> Duration.ofMinutes(10);
+            case CERT_CHECK_DURATION, TAINT_WATCHER_DURATION -> Duration.ofHours(24);
+            case SETTLE_DURATION -> Duration.ofHours(720);
             default -> null;
         };
     }

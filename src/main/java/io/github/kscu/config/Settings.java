@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
@@ -104,9 +105,10 @@ public record Settings(
         boolean allowReserved = r.bool(Setting.ALLOW_RESERVED_TAINT_KEY);
         if (!allowReserved) {
             for (TaintSelector t : taints) {
-                if (reserved(t.key())) {
+                String domain = reservedDomain(t.key());
+                if (domain != null) {
                     throw InvalidSettingException.of(Setting.TAINT_KEY, r.get(Setting.TAINT_KEY), "\"" + t.key()
-                            + "\" is under " + reservedDomain(t.key()) + ", whose taints Kubernetes or Karpenter own"
+                            + "\" is under " + domain + ", whose taints Kubernetes or Karpenter own"
                             + " (removing them would put pods on nodes that are not ready); choose a key of your own"
                             + " domain, or set " + Setting.ALLOW_RESERVED_TAINT_KEY.displayName() + "=true");
                 }
@@ -162,7 +164,7 @@ public record Settings(
      * The namespaces an Event about a Node may be posted in: the apiserver refuses (422, "does not match
      * event.namespace") an events.k8s.io Event about a cluster-scoped object in any other.
      */
-    public static final java.util.Set<String> NODE_EVENT_NAMESPACES = java.util.Set.of("default", "kube-system");
+    public static final Set<String> NODE_EVENT_NAMESPACES = Set.of("default", "kube-system");
 
     /** False when the agent runs in a namespace where the apiserver refuses Events about its Node. */
     public boolean postsNodeEvents() {
@@ -170,11 +172,11 @@ public record Settings(
     }
 
     /**
-     * The host the apiserver dials to reach this kubelet, as the kubelet source dials it (without
-     * brackets), or {@code null} when no address is known. The certificate's SANs must cover it.
+     * The kubelet's endpoint, as the kubelet source dials it and as the apiserver reaches it (its host
+     * without brackets: the certificate's SANs must cover it), or {@code null} when no address is known.
      */
-    public String kubeletHost() {
-        return kubeletAddress == null ? null : ListenAddress.parse(kubeletAddress).host();
+    public ListenAddress kubeletEndpoint() {
+        return kubeletAddress == null ? null : ListenAddress.parse(kubeletAddress);
     }
 
     /** The effective settings as {@code key=value} lines in table order, for {@code --print-config}. */
@@ -232,10 +234,7 @@ public record Settings(
      */
     private static final List<String> RESERVED_DOMAINS = List.of("kubernetes.io", "karpenter.sh");
 
-    static boolean reserved(String key) {
-        return reservedDomain(key) != null;
-    }
-
+    /** The reserved domain {@code key}'s prefix is or is under, or {@code null}. */
     private static String reservedDomain(String key) {
         int slash = key.indexOf('/');
         if (slash < 0) {

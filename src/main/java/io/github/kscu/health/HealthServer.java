@@ -73,13 +73,13 @@ public final class HealthServer implements AutoCloseable {
             if (!lineDone) {
                 if (b == '\r' || b == '\n') {
                     lineDone = true;
-                } else if (lineLength < MAX_LINE_BYTES) {
-                    if (lineLength == line.length) {
-                        line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, 2 * line.length));
+                } else {
+                    if (lineLength < MAX_LINE_BYTES) {
+                        if (lineLength == line.length) {
+                            line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, 2 * line.length));
+                        }
+                        line[lineLength] = b;
                     }
-                    line[lineLength] = b;
-                }
-                if (!lineDone) {
                     lineLength++; // counted past the limit too, so that an overlong line is known as one
                 }
             }

@@ -236,9 +236,9 @@ class SettingsTest {
 
     @Test
     void theKubeletsHostIsTheAddressWithoutPortOrBrackets() throws Exception {
-        assertThat(parse("HOST_IP", "10.0.0.1").kubeletHost()).isEqualTo("10.0.0.1");
-        assertThat(parse("HOST_IP", "2001:db8::1").kubeletHost()).isEqualTo("2001:db8::1");
-        assertThat(parse().kubeletHost()).isNull();
+        assertThat(parse("HOST_IP", "10.0.0.1").kubeletEndpoint().host()).isEqualTo("10.0.0.1");
+        assertThat(parse("HOST_IP", "2001:db8::1").kubeletEndpoint().host()).isEqualTo("2001:db8::1");
+        assertThat(parse().kubeletEndpoint()).isNull();
     }
 
     @Test
