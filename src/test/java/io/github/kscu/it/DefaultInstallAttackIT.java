@@ -81,7 +81,7 @@ class DefaultInstallAttackIT {
                 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
-        while (send("POST", OWN_EVENTS + "?dryRun=All", JSON, event("Node", "node-b", "")) != 403
+        while (send("POST", OWN_EVENTS + "?dryRun=All", JSON, Kube.agentEvent("Node", "node-b", "")) != 403
                 && System.nanoTime() < deadline) {
             Thread.sleep(200);
         }
@@ -159,19 +159,16 @@ class DefaultInstallAttackIT {
                 Arguments.of("delete Events, even in its own namespace", "DELETE", "/apis/events.k8s.io/v1/namespaces/kube-system/events",
                         null, null),
                 Arguments.of("an Event about node B, in its own namespace", "POST", OWN_EVENTS, JSON,
-                        event("Node", "node-b", "")),
+                        Kube.agentEvent("Node", "node-b", "")),
                 Arguments.of("an Event about a Pod, in its own namespace", "POST", OWN_EVENTS, JSON,
-                        event("Pod", "agent-node-a", ",\"namespace\":\"kube-system\"")),
+                        Kube.agentEvent("Pod", "agent-node-a", ",\"namespace\":\"kube-system\"")),
                 Arguments.of("an Event about node A naming node B as related", "POST", OWN_EVENTS, JSON,
-                        event("Node", "node-a", "").replace(",\"regarding\"",
+                        Kube.agentEvent("Node", "node-a", "").replace(",\"regarding\"",
                                 ",\"related\":{\"kind\":\"Node\",\"name\":\"node-b\"},\"regarding\"")));
     }
 
     private static final String OWN_EVENTS = "/apis/events.k8s.io/v1/namespaces/kube-system/events";
 
-    private static String event(String kind, String name, String moreRegarding) {
-        return Kube.agentEvent(kind, name, moreRegarding);
-    }
 
     @ParameterizedTest(name = "{0}")
     @MethodSource("forbidden")
@@ -198,7 +195,7 @@ class DefaultInstallAttackIT {
     @Test
     @Order(Integer.MAX_VALUE - 2)
     void allowed_anEventAboutNodeA() throws Exception {
-        int status = send("POST", OWN_EVENTS, JSON, event("Node", "node-a", ""));
+        int status = send("POST", OWN_EVENTS, JSON, Kube.agentEvent("Node", "node-a", ""));
         matrix.add(new Row("ALLOWED an Event about node A, as the agent posts it", status, ""));
         assertThat(status).as("%s", lastAnswer).isEqualTo(201);
     }
