@@ -21,5 +21,6 @@ module io.github.kscu {
     exports io.github.kscu.kube;
     exports io.github.kscu.cert;
     exports io.github.kscu.taint;
+    exports io.github.kscu.condition;
     exports io.github.kscu.log to org.tinylog.impl;
 }

@@ -53,6 +53,8 @@ final class AdmissionCheck {
     private final String node;
     private final NodeApi api;
     private final AdmissionPolicyCheck mode;
+    /** The agent writes its Node condition: nodes/status must be held to that condition as well. */
+    private final boolean status;
     private final Reporter reporter;
     private final StateRecorder state;
     private final Metrics metrics;
@@ -62,11 +64,13 @@ final class AdmissionCheck {
     private final RandomGenerator random;
     private volatile Thread background;
 
-    AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, Reporter reporter, StateRecorder state,
-            Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock, RandomGenerator random) {
+    AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, boolean status, Reporter reporter,
+            StateRecorder state, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock,
+            RandomGenerator random) {
         this.node = node;
         this.api = api;
         this.mode = mode;
+        this.status = status;
         this.reporter = reporter;
         this.state = state;
         this.metrics = metrics;
@@ -119,8 +123,13 @@ final class AdmissionCheck {
         Instant failingSince = null;
         while (true) {
             Optional<String> refusal;
+            boolean allowedOnStatus = false;
             try {
-                refusal = api.dryRunForbiddenChange(node);
+                refusal = api.dryRunForbiddenChange(node, false);
+                if (refusal.isPresent() && status) {
+                    refusal = api.dryRunForbiddenChange(node, true);
+                    allowedOnStatus = refusal.isEmpty();
+                }
             } catch (ApiFailure f) {
                 failures++;
                 if (failingSince == null) {
@@ -143,13 +152,14 @@ final class AdmissionCheck {
             failingSince = null;
             if (refusal.isPresent()) {
                 metrics.admissionPolicyEnforced(true);
-                LOG.info("admission policy in force: a dry run of a label change was refused node={} answer={}", node,
+                LOG.info("admission policy in force: a dry run of a {} was refused node={} answer={}",
+                        status ? "label change and of a foreign condition" : "label change", node,
                         Fields.quote(refusal.get()));
                 return;
             }
             metrics.admissionPolicyEnforced(false);
             if (!reported) {
-                reporter.report(Reason.ADMISSION_POLICY_NOT_ENFORCED, note());
+                reporter.report(Reason.ADMISSION_POLICY_NOT_ENFORCED, note(allowedOnStatus));
                 reported = true;
             }
             if (mode == AdmissionPolicyCheck.WARN) {
@@ -161,10 +171,13 @@ final class AdmissionCheck {
         }
     }
 
-    private String note() {
-        return "admission policy not in force: the apiserver allowed this agent's token to label node " + node
-                + " (a dry run of " + HttpNodeApi.CHECK_LABEL + "), so the token can change more than this node's"
-                + " startup taint; check that the ValidatingAdmissionPolicy and its binding exist and that the policy's"
+    private String note(boolean onStatus) {
+        return "admission policy not in force: the apiserver allowed this agent's token to " + (onStatus
+                ? "add the condition " + HttpNodeApi.CHECK_CONDITION + " to node " + node + " (a dry run), so the token"
+                        + " can change more of the node's status than its own condition"
+                : "label node " + node + " (a dry run of " + HttpNodeApi.CHECK_LABEL + "), so the token can change"
+                        + " more than this node's startup taint")
+                + "; check that the ValidatingAdmissionPolicy and its binding exist and that the policy's"
                 + " matchConditions name this ServiceAccount (Kubernetes 1.32+, docs/operations.md); "
                 + (mode == AdmissionPolicyCheck.REQUIRE
                         ? "no taint is removed until it is (ADMISSION_POLICY_CHECK=require)"

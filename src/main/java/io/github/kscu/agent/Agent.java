@@ -4,6 +4,7 @@ import io.github.kscu.config.Settings;
 import io.github.kscu.health.HealthServer.Readiness;
 import io.github.kscu.health.Metrics;
 import io.github.kscu.health.State;
+import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.log.Fields;
 import java.time.Clock;
 import java.time.Duration;
@@ -33,7 +34,7 @@ public final class Agent implements AutoCloseable {
 
     /** The collaborators, built and connected by {@link Wiring}. */
     record Parts(Settings settings, NodeTracker tracker, CertWatch certWatch, CertWait certWait,
-            AdmissionCheck admissionCheck, TaintRemover remover,
+            ConditionReporter condition, AdmissionCheck admissionCheck, TaintRemover remover,
             Settler settler, Reporter reporter, StateRecorder state, Metrics metrics, AutoCloseable api, Clock clock,
             RandomGenerator random, Sleeper sleeper) {
     }
@@ -46,6 +47,7 @@ public final class Agent implements AutoCloseable {
     private volatile Thread runner;
     private volatile Thread trackerThread;
     private volatile Thread certThread;
+    private volatile Thread conditionThread;
     /** Why a part of the agent died; set once, thrown by {@link #run()}. */
     private volatile IllegalStateException failure;
 
@@ -67,12 +69,16 @@ public final class Agent implements AutoCloseable {
             // times the CPU per probe, docs/benchmarks.md).
             certThread = Thread.ofPlatform().daemon().name("cert-watch-" + node).start(guarded("cert-watch", p.certWatch()));
         }
+        if (p.condition() != null) {
+            conditionThread = Thread.ofVirtual().name("node-condition-" + node).start(guarded("node-condition",
+                    p.condition()));
+        }
         Settings s = p.settings();
         try {
-            LOG.info("agent started node={} taints={} cert_source={} mode={} settle={}", node,
+            LOG.info("agent started node={} taints={} cert_source={} mode={} settle={} node_condition={}", node,
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
                     s.skipCertCheck() ? "skipped" : Settings.lower(s.certSource()), Settings.lower(s.mode()),
-                    s.settleDuration());
+                    s.settleDuration(), Settings.lower(s.conditionReport()));
             if (!s.postsNodeEvents()) {
                 LOG.warn("no Events: the apiserver accepts Events about a Node only in the default or kube-system"
                         + " namespace node={} namespace={}; outcomes are still logged and counted", node,
@@ -82,6 +88,10 @@ public final class Agent implements AutoCloseable {
             p.admissionCheck().gate();
             p.state().set(State.WAITING_FOR_CERT);
             CertWait.Outcome cert = p.certWait().await();
+            if (!s.conditionReport().removesTaints()) {
+                report();
+                return;
+            }
             if (cert == CertWait.Outcome.ALREADY_VALID && s.startupJitter().isPositive()) {
                 // Rolling the DaemonSet out over a running fleet: spread the first writes of all nodes.
                 Duration jitter = Duration.ofMillis(p.random().nextLong(s.startupJitter().toMillis() + 1));
@@ -107,6 +117,27 @@ public final class Agent implements AutoCloseable {
         if (failed != null) {
             throw failed;
         }
+    }
+
+    /**
+     * NODE_CONDITION=reporter-only, once the certificate is valid: the condition (on its own thread) says
+     * so and the Node Readiness Controller removes the taint. The agent keeps the condition current for
+     * the settle window (for ever in continuous mode) and touches no taint.
+     */
+    private void report() throws InterruptedException {
+        p.state().set(State.REPORTING);
+        // The window starts once the condition says True: a write that keeps failing (reported as
+        // NodeConditionRefused) must not end in DONE with nothing reported.
+        p.condition().awaitTrue();
+        p.admissionCheck().afterRemoval(body -> guarded("admission-check", body));
+        Settings s = p.settings();
+        if (s.mode() == Settings.Mode.CONTINUOUS) {
+            new CountDownLatch(1).await(); // until closed
+        }
+        p.sleeper().sleep(s.settleDuration());
+        finalReadiness = readiness();
+        p.state().set(State.DONE);
+        LOG.info("settle window over, no longer reporting the node condition node={}", node);
     }
 
     /**
@@ -182,6 +213,12 @@ public final class Agent implements AutoCloseable {
         if (view == null) {
             return new Readiness(false, "node " + node + " not read yet");
         }
+        if (!p.settings().conditionReport().removesTaints()) {
+            NodeCondition c = view.node().certCondition();
+            return c != null && "True".equals(c.status())
+                    ? new Readiness(true, "serving certificate valid, reported in the node condition")
+                    : new Readiness(false, "serving certificate valid, node condition not written yet");
+        }
         if (!view.plan().clean()) {
             return new Readiness(false, "startup taint still on node " + node);
         }
@@ -204,7 +241,7 @@ public final class Agent implements AutoCloseable {
 
     private void stopThreads() {
         p.tracker().stop();
-        for (Thread t : new Thread[] {trackerThread, certThread}) {
+        for (Thread t : new Thread[] {trackerThread, certThread, conditionThread}) {
             if (t != null) {
                 t.interrupt();
             }

@@ -107,6 +107,11 @@ final class CertWatch implements Runnable {
         }
     }
 
+    /** The last look's verdict, or {@code null} before the first. */
+    CertCheck latest() {
+        return latest;
+    }
+
     /** True when a certificate has been checked and is inside its validity window now. */
     boolean usable(Instant now) {
         return latest instanceof CertCheck.Valid v && !now.isAfter(v.notAfter());
@@ -164,7 +169,10 @@ final class CertWatch implements Runnable {
         if (check.isValid()) {
             unreachableSince = null;
         }
-        if (previous == null || was != usable(now) || previous.isValid() != check.isValid()) {
+        // A new problem wakes waiters too: the Node condition names it.
+        if (previous == null || was != usable(now) || previous.isValid() != check.isValid()
+                || (previous instanceof CertCheck.NotYet p && check instanceof CertCheck.NotYet n
+                        && p.problem() != n.problem())) {
             changes.signal();
         }
     }

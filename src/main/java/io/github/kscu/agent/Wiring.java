@@ -65,10 +65,13 @@ public final class Wiring {
         TaintRemover remover = new TaintRemover(node, api, tracker, wait, changes, reporter, state, metrics, retry,
                 sleeper, clock, s.taintWatcherDuration());
         Settler settler = new Settler(tracker, remover, changes, reporter, state, retry, sleeper, clock);
-        AdmissionCheck admission = new AdmissionCheck(node, api, s.admissionPolicyCheck(), reporter, state, metrics,
-                retry, sleeper, clock, random);
+        AdmissionCheck admission = new AdmissionCheck(node, api, s.admissionPolicyCheck(), s.conditionReport().reports(),
+                reporter, state, metrics, retry, sleeper, clock, random);
+        ConditionReporter condition = watch == null || !s.conditionReport().reports() ? null
+                : new ConditionReporter(node, api, watch, tracker, changes, reporter, retry, sleeper, clock, random,
+                        s.startupJitter());
         AutoCloseable closeApi = api instanceof AutoCloseable c ? c : () -> { };
-        return new Agent(new Agent.Parts(s, tracker, watch, wait, admission, remover, settler, reporter, state, metrics,
+        return new Agent(new Agent.Parts(s, tracker, watch, wait, condition, admission, remover, settler, reporter, state, metrics,
                 closeApi, clock, random, sleeper));
     }
 

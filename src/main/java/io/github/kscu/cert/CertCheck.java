@@ -36,9 +36,23 @@ public sealed interface CertCheck {
         }
 
         private final String description;
+        private final String reason;
 
         Problem(String description) {
             this.description = description;
+            StringBuilder camel = new StringBuilder();
+            for (String word : name().split("_")) {
+                camel.append(word.charAt(0)).append(word.substring(1).toLowerCase(java.util.Locale.ROOT));
+            }
+            this.reason = camel.toString();
+        }
+
+        /**
+         * The constant in CamelCase, as a condition's {@code reason} takes it ({@code IDENTITY_MISMATCH} is
+         * {@code IdentityMismatch}); the log's {@code reason=} field has it in lower case.
+         */
+        public String reason() {
+            return reason;
         }
 
         public String description() {

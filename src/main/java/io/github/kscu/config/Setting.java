@@ -42,6 +42,9 @@ public enum Setting {
             "Also require the subject CN=system:node:<node-name> (the SANs always must cover the kubelet's address)."),
     ALLOW_RESERVED_TAINT_KEY("allow-reserved-taint-key", "false", "true or false",
             "Accept a taint key under kubernetes.io or karpenter.sh, whose taints Kubernetes or Karpenter own."),
+    NODE_CONDITION("node-condition", "off", "off, on or reporter-only",
+            "Also report the certificate's verdict as a condition on the Node (needs nodes/status patch);"
+                    + " reporter-only reports it and leaves the taint to the Node Readiness Controller."),
     ADMISSION_POLICY_CHECK("admission-policy-check", "warn", "warn, require or off",
             "At start, dry-run a change the admission policy must refuse; if it is allowed: warn, or require"
                     + " (remove no taint until the policy is in force); off skips the check."),

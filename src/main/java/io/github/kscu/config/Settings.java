@@ -41,6 +41,7 @@ public record Settings(
         boolean skipCertCheck,
         boolean requireCertIdentity,
         boolean allowReservedTaintKey,
+        ConditionReport conditionReport,
         AdmissionPolicyCheck admissionPolicyCheck,
         Path kubeconfig,
         ListenAddress healthAddress,
@@ -54,6 +55,23 @@ public record Settings(
     public enum OnCertTimeout { KEEP_WAITING, REMOVE_TAINT }
 
     public enum Mode { BOOTSTRAP, CONTINUOUS }
+
+    /**
+     * Whether the agent reports its certificate verdict as a Node condition: {@code OFF}; {@code ON}, as
+     * well as removing the taint; {@code REPORTER_ONLY}, leaving the taint to the Node Readiness
+     * Controller, which removes it when the condition is True (so the two never both write it).
+     */
+    public enum ConditionReport {
+        OFF, ON, REPORTER_ONLY;
+
+        public boolean reports() {
+            return this != OFF;
+        }
+
+        public boolean removesTaints() {
+            return this != REPORTER_ONLY;
+        }
+    }
 
     public enum LogFormat { TEXT, JSON }
 
@@ -151,11 +169,22 @@ public record Settings(
                             + " without a certificate; give the certificate time, or set "
                             + Setting.SKIP_CERT_CHECK.displayName() + "=true if that is what you mean");
         }
+        ConditionReport condition = r.choice(Setting.NODE_CONDITION, ConditionReport.class);
+        if (condition.reports() && skipCertCheck) {
+            throw InvalidSettingException.of(Setting.NODE_CONDITION, r.get(Setting.NODE_CONDITION), "reports the"
+                    + " certificate check, which " + Setting.SKIP_CERT_CHECK.displayName() + "=true turns off;"
+                    + " set one of them");
+        }
+        if (!condition.removesTaints() && onCertTimeout == OnCertTimeout.REMOVE_TAINT) {
+            throw InvalidSettingException.of(Setting.NODE_CONDITION, r.get(Setting.NODE_CONDITION), "leaves the"
+                    + " taint to the Node Readiness Controller, so " + Setting.ON_CERT_TIMEOUT.displayName()
+                    + "=remove-taint could never apply; use keep-waiting, or node-condition=on");
+        }
         return new Settings(nodeName, taints, certSource, certFile, kubeletAddress, kubeletCa, interval,
                 certCheckDuration, onCertTimeout,
                 r.duration(Setting.TAINT_WATCHER_DURATION), r.duration(Setting.STARTUP_JITTER),
                 r.duration(Setting.SETTLE_DURATION), r.choice(Setting.MODE, Mode.class),
-                skipCertCheck, r.bool(Setting.REQUIRE_CERT_IDENTITY), allowReserved,
+                skipCertCheck, r.bool(Setting.REQUIRE_CERT_IDENTITY), allowReserved, condition,
                 r.choice(Setting.ADMISSION_POLICY_CHECK, AdmissionPolicyCheck.class), kubeconfig,
                 healthAddress(r), r.choice(Setting.LOG_FORMAT, LogFormat.class), logLevel(r), eventNamespace(r));
     }
@@ -198,6 +227,7 @@ public record Settings(
         out.put(Setting.SKIP_CERT_CHECK.flag(), Boolean.toString(skipCertCheck));
         out.put(Setting.REQUIRE_CERT_IDENTITY.flag(), Boolean.toString(requireCertIdentity));
         out.put(Setting.ALLOW_RESERVED_TAINT_KEY.flag(), Boolean.toString(allowReservedTaintKey));
+        out.put(Setting.NODE_CONDITION.flag(), lower(conditionReport));
         out.put(Setting.ADMISSION_POLICY_CHECK.flag(), lower(admissionPolicyCheck));
         out.put(Setting.KUBECONFIG.flag(), kubeconfig == null ? "" : kubeconfig.toString());
         out.put(Setting.HEALTH_ADDR.flag(), healthAddress == null ? "off" : healthAddress.toString());

@@ -21,7 +21,13 @@ public enum Reason {
      * The start-up dry run of a change the admission policy must refuse was allowed: the agent's token can
      * change more than its own node's taint (the policy is missing, unbound or not matching).
      */
-    ADMISSION_POLICY_NOT_ENFORCED("AdmissionPolicyNotEnforced", "Warning", "CheckAdmissionPolicy");
+    ADMISSION_POLICY_NOT_ENFORCED("AdmissionPolicyNotEnforced", "Warning", "CheckAdmissionPolicy"),
+    /**
+     * The apiserver refuses the agent's write of its Node condition (403: no nodes/status patch in RBAC, or
+     * the condition's admission policy; 422: an invalid condition). Retried with backoff; in reporter-only
+     * mode the taint stays until the write succeeds.
+     */
+    NODE_CONDITION_REFUSED("NodeConditionRefused", "Warning", "ReportNodeCondition");
 
     private final String value;
     private final String eventType;

@@ -12,6 +12,11 @@ public enum State {
     REMOVING_TAINT,
     /** The taint is gone; the node is watched so a re-added taint is removed again. */
     SETTLING,
+    /**
+     * NODE_CONDITION=reporter-only, once the certificate is valid: the condition reports it and the
+     * taint is the Node Readiness Controller's to remove.
+     */
+    REPORTING,
     /** Bootstrap mode after the settle window: nothing left to do. */
     DONE;
 

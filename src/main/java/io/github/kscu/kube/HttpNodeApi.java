@@ -1,5 +1,6 @@
 package io.github.kscu.kube;
 
+import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.taint.Taint;
@@ -13,6 +14,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
+import java.time.temporal.ChronoUnit;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -74,15 +76,44 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         return NodeJson.parse(execute("patch", r));
     }
 
+    /**
+     * Why a strategic merge patch: conditions merge by {@code type}, so the patch names only ours and the
+     * kubelet's own status updates (every few seconds, the same way) can never be overwritten or
+     * conflict. A JSON Patch would need our entry's index and a {@code test} that each kubelet
+     * heartbeat breaks; a GET-and-update (NRC's reporter) rewrites every condition it read.
+     * {@code lastTransitionTime} is kept by the caller, which knows the stored condition.
+     */
+    @Override
+    public NodeSnapshot patchCondition(String node, NodeCondition c) throws ApiFailure {
+        JsonObject condition = new JsonObject();
+        condition.addProperty("type", c.type());
+        condition.addProperty("status", c.status());
+        condition.addProperty("reason", c.reason());
+        condition.addProperty("message", c.message());
+        condition.addProperty("lastHeartbeatTime", c.lastHeartbeatTime().truncatedTo(ChronoUnit.SECONDS).toString());
+        condition.addProperty("lastTransitionTime", c.lastTransitionTime().truncatedTo(ChronoUnit.SECONDS).toString());
+        return NodeJson.parse(execute("patch-status", statusPatch(node, condition, false)));
+    }
+
     /** The label the start-up check asks to add; never stored (a dry run), and refused by the policy. */
     public static final String CHECK_LABEL = "kubelet-server-cert-untaint.io/admission-check";
+    /** The condition type the start-up check asks to add to nodes/status: not the agent's, so refused. */
+    public static final String CHECK_CONDITION = "kubelet-server-cert-untaint.io/AdmissionCheck";
 
     @Override
-    public Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
-        String patch = "{\"metadata\":{\"labels\":{\"" + CHECK_LABEL + "\":\"must-be-refused\"}}}";
-        Request r = request("PATCH", nodePath(node), List.of(new Pair("dryRun", "All"),
-                new Pair("fieldManager", FIELD_MANAGER)), patch.getBytes(StandardCharsets.UTF_8),
-                "application/merge-patch+json");
+    public Optional<String> dryRunForbiddenChange(String node, boolean status) throws ApiFailure {
+        Request r;
+        if (status) {
+            JsonObject condition = new JsonObject();
+            condition.addProperty("type", CHECK_CONDITION);
+            condition.addProperty("status", "True");
+            r = statusPatch(node, condition, true);
+        } else {
+            String patch = "{\"metadata\":{\"labels\":{\"" + CHECK_LABEL + "\":\"must-be-refused\"}}}";
+            r = request("PATCH", nodePath(node), List.of(new Pair("dryRun", "All"),
+                    new Pair("fieldManager", FIELD_MANAGER)), patch.getBytes(StandardCharsets.UTF_8),
+                    "application/merge-patch+json");
+        }
         try {
             execute("check-policy", r);
             return Optional.empty();
@@ -201,6 +232,21 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
         if (c != null) {
             c.cancel();
         }
+    }
+
+    private Request statusPatch(String node, JsonObject condition, boolean dryRun) {
+        JsonArray conditions = new JsonArray();
+        conditions.add(condition);
+        JsonObject status = new JsonObject();
+        status.add("conditions", conditions);
+        JsonObject patch = new JsonObject();
+        patch.add("status", status);
+        List<Pair> query = new ArrayList<>(List.of(new Pair("fieldManager", FIELD_MANAGER)));
+        if (dryRun) {
+            query.add(new Pair("dryRun", "All"));
+        }
+        return request("PATCH", nodePath(node) + "/status", query, patch.toString().getBytes(StandardCharsets.UTF_8),
+                "application/strategic-merge-patch+json");
     }
 
     private static String nodePath(String node) {

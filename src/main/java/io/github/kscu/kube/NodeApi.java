@@ -17,6 +17,13 @@ public interface NodeApi {
     NodeSnapshot patchTaints(String node, List<Taint> expected, List<Taint> desired) throws ApiFailure;
 
     /**
+     * Sets the node's condition of {@code condition.type()} in {@code nodes/status}, touching no other
+     * condition or field (a strategic merge patch, keyed by the condition's type). Returns the node as the
+     * server stored it.
+     */
+    NodeSnapshot patchCondition(String node, NodeCondition condition) throws ApiFailure;
+
+    /**
      * Watches the node from {@code resourceVersion} until the server ends the watch after about
      * {@code timeout}, passing every new state to {@code onChange}. Returns the last resourceVersion seen
      * ({@code null} if none was). With a {@code null} resourceVersion the first state passed is the node as
@@ -27,11 +34,12 @@ public interface NodeApi {
             Consumer<NodeSnapshot> onChange) throws ApiFailure, InterruptedException;
 
     /**
-     * Asks the apiserver to add a label to the node, as a dry run ({@code dryRun=All}: nothing is
-     * stored): a change the admission policy must refuse. Returns the refusal (403) with its message,
-     * or empty when the change was allowed. Any other failure is thrown.
+     * Asks the apiserver for a change the admission policy must refuse, as a dry run ({@code dryRun=All}:
+     * nothing is stored): a label on the node or, with {@code status}, a condition of a type not the
+     * agent's in {@code nodes/status}. Returns the refusal (403) with its message, or empty when the change
+     * was allowed. Any other failure is thrown.
      */
-    Optional<String> dryRunForbiddenChange(String node) throws ApiFailure;
+    Optional<String> dryRunForbiddenChange(String node, boolean status) throws ApiFailure;
 
     /** Records an Event about the node. */
     void createEvent(NodeEvent event) throws ApiFailure;

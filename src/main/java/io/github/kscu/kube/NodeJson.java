@@ -4,6 +4,8 @@ import com.google.gson.JsonElement;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.taint.Taint;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -32,7 +34,33 @@ final class NodeJson {
             }
         }
         return new NodeSnapshot(string(meta, "name"), string(meta, "uid"), string(meta, "resourceVersion"), taints,
-                taintWriters(meta));
+                taintWriters(meta), certCondition(object(node, "status")));
+    }
+
+    /** Our condition in {@code status.conditions}, or null; a malformed time reads as none. */
+    private static NodeCondition certCondition(JsonObject status) {
+        JsonElement raw = status == null ? null : status.get("conditions");
+        if (raw == null || !raw.isJsonArray()) {
+            return null;
+        }
+        for (JsonElement e : raw.getAsJsonArray()) {
+            if (e.isJsonObject() && NodeCondition.CERT_TYPE.equals(string(e.getAsJsonObject(), "type"))) {
+                JsonObject c = e.getAsJsonObject();
+                String value = string(c, "status");
+                return new NodeCondition(NodeCondition.CERT_TYPE, value == null ? "" : value, string(c, "reason"),
+                        string(c, "message"), time(c, "lastHeartbeatTime"), time(c, "lastTransitionTime"));
+            }
+        }
+        return null;
+    }
+
+    private static Instant time(JsonObject parent, String name) {
+        String raw = string(parent, name);
+        try {
+            return raw == null ? null : Instant.parse(raw);
+        } catch (DateTimeParseException e) {
+            return null;
+        }
     }
 
     /** The managedFields entries whose fieldsV1 hold {@code f:spec.f:taints}. */

@@ -6,18 +6,19 @@ import java.util.List;
 /**
  * The parts of a Node the agent needs, as of one resourceVersion.
  *
+ * @param certCondition the agent's own condition ({@link NodeCondition#CERT_TYPE}) in status, or {@code null}
  * @param taintWriters the field managers that own {@code spec.taints} (from {@code managedFields}), so a
  *                     taint that keeps coming back can be blamed on whoever writes it
  */
 public record NodeSnapshot(String name, String uid, String resourceVersion, List<Taint> taints,
-        List<FieldWriter> taintWriters) {
+        List<FieldWriter> taintWriters, NodeCondition certCondition) {
     public NodeSnapshot {
         taints = List.copyOf(taints);
         taintWriters = List.copyOf(taintWriters);
     }
 
     public NodeSnapshot(String name, String uid, String resourceVersion, List<Taint> taints) {
-        this(name, uid, resourceVersion, taints, List.of());
+        this(name, uid, resourceVersion, taints, List.of(), null);
     }
 
     /**

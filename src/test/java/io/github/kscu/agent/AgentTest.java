@@ -10,10 +10,12 @@ import io.github.kscu.health.Metrics;
 import io.github.kscu.health.Reason;
 import io.github.kscu.health.State;
 import io.github.kscu.kube.ApiFailure;
+import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.taint.Taint;
 import io.github.kscu.taint.Taints;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
@@ -571,5 +573,65 @@ class AgentTest {
         assertThat(sleeps).contains(AdmissionCheck.RECHECK_FIRST, AdmissionCheck.RECHECK_FIRST.multipliedBy(2));
         Thread.sleep(200);
         assertThat(fake.calls("check-policy")).isEqualTo(AdmissionCheck.WARN_ATTEMPTS);
+    }
+
+    @Test
+    void reporterOnlyReportsTheConditionAndNeverTouchesTheTaint() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", FOREIGN, OUR_TAINT);
+        FakeCertSource cert = new FakeCertSource();
+        start(settings("NODE_CONDITION", "reporter-only"), fake, cert);
+        // Absent before the first look, then False with the problem's reason.
+        await().atMost(WAIT).until(() -> fake.condition() != null);
+        assertThat(fake.condition().type()).isEqualTo(NodeCondition.CERT_TYPE);
+        assertThat(fake.condition().status()).isEqualTo("False");
+        assertThat(fake.condition().reason()).isEqualTo("Missing");
+        assertThat(agent.readiness().ready()).isFalse();
+        Instant falseSince = fake.condition().lastTransitionTime();
+
+        cert.makeValid();
+        await().atMost(WAIT).until(() -> "True".equals(fake.condition().status()));
+        assertThat(fake.condition().reason()).isEqualTo(Reason.SERVING_CERTIFICATE_READY.value());
+        assertThat(fake.condition().lastTransitionTime()).isAfterOrEqualTo(falseSince);
+        assertThat(agent.awaitFinished(WAIT)).isTrue(); // SETTLE_DURATION=0
+        assertThat(agent.readiness().ready()).isTrue();
+        assertThat(agent.state()).isEqualTo(State.DONE);
+        // The taint is the Node Readiness Controller's: not one patch of spec.taints.
+        assertThat(fake.calls("patch")).isZero();
+        assertThat(fake.taints()).containsExactly(FOREIGN, OUR_TAINT);
+        assertThat(fake.calls("patch-status")).isEqualTo(2);
+    }
+
+    @Test
+    void withTheConditionOnTheTaintGoesAndTheConditionSaysTrue() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("NODE_CONDITION", "on"), fake, new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).isEmpty();
+        await().atMost(WAIT).until(() -> fake.condition() != null);
+        assertThat(fake.condition().status()).isEqualTo("True");
+    }
+
+    @Test
+    void aRefusedConditionIsAWarningRetriedWithBackoffAndReporterOnlyStaysNotReady() throws Exception {
+        ApiFailure forbidden = new ApiFailure(403, null, "patch-status 403: nodes \"n\" is forbidden");
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT).failNext("patch-status", forbidden, forbidden, forbidden);
+        start(settings("NODE_CONDITION", "reporter-only"), fake, new FakeCertSource().makeValid());
+        await().atMost(WAIT).until(() -> fake.calls("patch-status") >= 4);
+        await().atMost(WAIT).until(() -> fake.condition() != null && "True".equals(fake.condition().status()));
+        assertThat(fake.eventReasons()).containsOnlyOnce(Reason.NODE_CONDITION_REFUSED.value());
+        assertThat(note(Reason.NODE_CONDITION_REFUSED.value())).contains("nodes/status", "components/node-condition");
+        assertThat(sleeps.subList(0, 3)).allMatch(Duration::isPositive); // backed off, never at once
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.taints()).containsExactly(OUR_TAINT);
+    }
+
+    @Test
+    void withTheConditionOnTheAdmissionCheckAlsoTriesAForeignCondition() throws Exception {
+        FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
+        start(settings("NODE_CONDITION", "on", "ADMISSION_POLICY_CHECK", "require"), fake,
+                new FakeCertSource().makeValid());
+        assertThat(agent.awaitFinished(WAIT)).isTrue();
+        assertThat(fake.calls("check-policy")).isEqualTo(1);
+        assertThat(fake.calls("check-policy-status")).isEqualTo(1);
     }
 }

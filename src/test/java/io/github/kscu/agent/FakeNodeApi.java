@@ -2,6 +2,7 @@ package io.github.kscu.agent;
 
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.kube.NodeApi;
+import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.kube.NodeSnapshot;
 import io.github.kscu.taint.Taint;
 import io.github.kscu.taint.Taints;
@@ -27,6 +28,7 @@ final class FakeNodeApi implements NodeApi {
     private final String name;
     private final Object lock = new Object();
     private List<Taint> taints;
+    private NodeCondition condition;
     private long rv = 100;
     private final Map<String, Deque<ApiFailure>> failures = new ConcurrentHashMap<>();
     private final Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
@@ -147,7 +149,7 @@ final class FakeNodeApi implements NodeApi {
         List<NodeSnapshot.FieldWriter> writers = reAddWriter == null ? List.of()
                 : List.of(new NodeSnapshot.FieldWriter("kubelet-server-cert-untaint", "Update", "2026-12-01T00:00:01Z"),
                         reAddWriter);
-        return new NodeSnapshot(name, "uid-" + name, Long.toString(rv), taints, writers);
+        return new NodeSnapshot(name, "uid-" + name, Long.toString(rv), taints, writers, condition);
     }
 
     @Override
@@ -180,6 +182,26 @@ final class FakeNodeApi implements NodeApi {
                 throw ApiFailure.noResponse("patch: InterruptedIOException: timeout");
             }
             return snapshot();
+        }
+    }
+
+    @Override
+    public NodeSnapshot patchCondition(String node, NodeCondition c) throws ApiFailure {
+        call("patch-status");
+        synchronized (lock) {
+            // As the apiserver stores it: times to the second.
+            condition = new NodeCondition(c.type(), c.status(), c.reason(), c.message(),
+                    c.lastHeartbeatTime().truncatedTo(java.time.temporal.ChronoUnit.SECONDS),
+                    c.lastTransitionTime().truncatedTo(java.time.temporal.ChronoUnit.SECONDS));
+            rv++;
+            lock.notifyAll();
+            return snapshot();
+        }
+    }
+
+    NodeCondition condition() {
+        synchronized (lock) {
+            return condition;
         }
     }
 
@@ -224,8 +246,8 @@ final class FakeNodeApi implements NodeApi {
     volatile boolean policyEnforced = true;
 
     @Override
-    public Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
-        call("check-policy");
+    public Optional<String> dryRunForbiddenChange(String node, boolean status) throws ApiFailure {
+        call(status ? "check-policy-status" : "check-policy");
         return policyEnforced ? Optional.of("denied by the fake's policy") : Optional.empty();
     }
 

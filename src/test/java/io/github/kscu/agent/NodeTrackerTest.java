@@ -63,8 +63,13 @@ class NodeTrackerTest {
             }
 
             @Override
-            public java.util.Optional<String> dryRunForbiddenChange(String node) throws ApiFailure {
-                return fake.dryRunForbiddenChange(node);
+            public java.util.Optional<String> dryRunForbiddenChange(String node, boolean status) throws ApiFailure {
+                return fake.dryRunForbiddenChange(node, status);
+            }
+
+            @Override
+            public NodeSnapshot patchCondition(String node, io.github.kscu.kube.NodeCondition c) throws ApiFailure {
+                return fake.patchCondition(node, c);
             }
 
             @Override
