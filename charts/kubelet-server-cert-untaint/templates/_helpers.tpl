@@ -69,3 +69,13 @@ says so. docs/install.md has the measurements.
 {{- end -}}
 {{- toYaml $r -}}
 {{- end -}}
+
+{{/* TAINT_KEY: nodeReadinessController.taintKey when NRC removes the taint, else taintKey. */}}
+{{- define "kscu.taintKey" -}}
+{{- if .Values.nodeReadinessController.enabled -}}{{ .Values.nodeReadinessController.taintKey }}{{- else -}}{{ .Values.taintKey }}{{- end -}}
+{{- end -}}
+
+{{/* NODE_CONDITION, as components/node-condition and components/node-readiness-controller set it. */}}
+{{- define "kscu.nodeCondition" -}}
+{{- if .Values.nodeReadinessController.enabled -}}reporter-only{{- else if .Values.nodeCondition.enabled -}}on{{- else -}}off{{- end -}}
+{{- end -}}

@@ -102,6 +102,10 @@ public final class Agent implements AutoCloseable {
             p.remover().remove(false, certAt);
             p.admissionCheck().afterRemoval(body -> guarded("admission-check", body));
             p.settler().settle(s.mode() == Settings.Mode.CONTINUOUS ? null : s.settleDuration());
+            if (p.condition() != null) {
+                // Not done before the condition says so: its thread stops with the agent's.
+                p.condition().awaitTrue();
+            }
             finalReadiness = readiness();
             p.state().set(State.DONE);
             LOG.info("settle window over, no longer watching the node node={}", node);

@@ -141,6 +141,7 @@ class SettingsTest {
             LOG_LEVEL              | verbose      | invalid --log-level (LOG_LEVEL) "verbose"; accepted: trace, debug, info, warn, error, or a klog verbosity 0-10
             LOG_LEVEL              | 11           | invalid --log-level (LOG_LEVEL) "11"
             LOG_LEVEL              | -1           | invalid --log-level (LOG_LEVEL) "-1"
+            NODE_CONDITION         | true         | invalid --node-condition (NODE_CONDITION) "true"; accepted: off, on or reporter-only
             ADMISSION_POLICY_CHECK | strict       | invalid --admission-policy-check (ADMISSION_POLICY_CHECK) "strict"; accepted: warn, require or off
             """)
     void invalidValuesNameTheSettingTheValueAndWhatIsAccepted(String env, String value, String message) {
@@ -219,6 +220,26 @@ class SettingsTest {
             "karpenter.k8s.aws/x", "node.example.com/kubelet-no-server-cert"})
     void keysOutsideThoseDomainsAreAccepted(String key) throws Exception {
         assertThat(parse("TAINT_KEY", key).taints()).hasSize(1);
+    }
+
+    @Test
+    void aConditionThatCouldReportNothingOrNeverApplyIsRefused() throws Exception {
+        assertThatThrownBy(() -> parse("NODE_CONDITION", "on", "SKIP_CERT_CHECK", "true"))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessage("invalid --node-condition (NODE_CONDITION) \"on\": reports the certificate check, which"
+                        + " --skip-cert-check (SKIP_CERT_CHECK)=true turns off; set one of them; accepted: off, on or"
+                        + " reporter-only");
+        assertThatThrownBy(() -> parse("NODE_CONDITION", "reporter-only", "ON_CERT_TIMEOUT", "remove-taint"))
+                .isInstanceOf(InvalidSettingException.class)
+                .hasMessageContaining("leaves the taint to the Node Readiness Controller, so --on-cert-timeout"
+                        + " (ON_CERT_TIMEOUT)=remove-taint could never apply");
+        assertThat(parse().conditionReport()).isEqualTo(Settings.ConditionReport.OFF);
+        Settings reporter = parse("NODE_CONDITION", "reporter-only");
+        assertThat(reporter.conditionReport().reports()).isTrue();
+        assertThat(reporter.conditionReport().removesTaints()).isFalse();
+        assertThat(reporter.describe()).containsEntry("node-condition", "reporter-only");
+        assertThat(parse("NODE_CONDITION", "on", "ON_CERT_TIMEOUT", "remove-taint").conditionReport().removesTaints())
+                .isTrue();
     }
 
     @Test
