@@ -51,7 +51,11 @@ class HelmIT {
                 Arguments.of("prometheus.enabled=true", List.of("prometheus.enabled=true"), List.of("prometheus")),
                 Arguments.of("certSource=file", List.of("certSource=file"), List.of("file-source")),
                 Arguments.of("admissionPolicy.enabled=false", List.of("admissionPolicy.enabled=false"),
-                        List.of("no-admission-policy")));
+                        List.of("no-admission-policy")),
+                Arguments.of("nodeCondition.enabled=true", List.of("nodeCondition.enabled=true"),
+                        List.of("node-condition")),
+                Arguments.of("nodeReadinessController.enabled=true", List.of("nodeReadinessController.enabled=true"),
+                        List.of("node-readiness-controller")));
     }
 
     @ParameterizedTest(name = "{0}")

@@ -102,7 +102,51 @@ class ManifestsIT {
     @ParameterizedTest
     @MethodSource("components")
     void componentRendersOnTheBaseAndPassesServerSideDryRun(String component) throws Exception {
+        cp.installNodeReadinessRuleCrd();
         dryRunApply(cp.renderBaseWith(component));
+    }
+
+    /**
+     * The Node Readiness Controller's component, added to any overlay from outside as docs/install.md
+     * shows: one taint key everywhere it must agree (TAINT_KEY, the node policy, NRC's rule, a Karpenter
+     * NodePool), reporter-only, no `patch nodes`, and a rule NRC's schema and webhook accept.
+     */
+    @ParameterizedTest
+    @MethodSource("overlays")
+    void theNodeReadinessControllerComponentKeepsOneTaintKeyEverywhere(String overlay) throws Exception {
+        String rendered = cp.render("overlays/" + overlay, "", "node-readiness-controller");
+        String key = taintKey(rendered);
+        assertThat(key).isEqualTo("readiness.k8s.io/kubelet-serving-certificate");
+        assertThat(policyKeys(rendered)).isEqualTo(key);
+        assertThat(rendered).contains("  NODE_CONDITION: reporter-only\n").contains("  MODE: continuous\n");
+        int rules = 0;
+        for (Object doc : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
+            if (!(doc instanceof java.util.Map<?, ?> object)) {
+                continue;
+            }
+            switch (String.valueOf(object.get("kind"))) {
+                case "NodeReadinessRule" -> {
+                    rules++;
+                    java.util.Map<?, ?> spec = (java.util.Map<?, ?>) object.get("spec");
+                    assertThat(((java.util.Map<?, ?>) spec.get("taint")).get("key")).isEqualTo(key);
+                    assertThat(spec.get("enforcementMode")).isEqualTo("bootstrap-only");
+                    assertThat(spec.get("conditions")).isEqualTo(List.of(java.util.Map.of("type",
+                            io.github.kscu.kube.NodeCondition.CERT_TYPE, "requiredStatus", "True")));
+                    // NRC's webhook refuses an empty selector, and defaultStatus with bootstrap-only.
+                    assertThat((java.util.Map<?, ?>) spec.get("nodeSelector")).isNotEmpty();
+                    assertThat(String.valueOf(spec)).doesNotContain("defaultStatus");
+                }
+                case "ClusterRole" -> assertThat(String.valueOf(object.get("rules"))).isEqualTo(
+                        "[{apiGroups=[], resources=[nodes], verbs=[get, watch]},"
+                                + " {apiGroups=[], resources=[nodes/status], verbs=[patch]}]");
+                case "NodePool" -> assertThat(new org.yaml.snakeyaml.Yaml().dumpAsMap(object))
+                        .containsPattern("startupTaints:\n      - effect: NoSchedule\n        key: " + Pattern.quote(key) + "\n");
+                default -> { }
+            }
+        }
+        assertThat(rules).isEqualTo(1);
+        cp.installNodeReadinessRuleCrd();
+        dryRunApply(rendered);
     }
 
     /**
@@ -184,7 +228,7 @@ class ManifestsIT {
         for (Object doc : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
             if (doc instanceof java.util.Map<?, ?> object && "ValidatingAdmissionPolicy".equals(object.get("kind"))) {
                 var spec = (java.util.Map<String, Object>) object.get("spec");
-                for (var variable : (List<java.util.Map<String, Object>>) spec.get("variables")) {
+                for (var variable : (List<java.util.Map<String, Object>>) spec.getOrDefault("variables", List.of())) {
                     if ("taintKeySetting".equals(variable.get("name"))) {
                         String literal = (String) variable.get("expression");
                         assertThat(literal).startsWith("'").endsWith("'");

@@ -77,10 +77,7 @@ class NodeConditionAttackIT {
 
     @BeforeAll
     void installAndStealTheToken() throws Exception {
-        cp.tool("kubectl", null, "apply", "-f", Path.of("src/test/resources/nrc/nodereadinessrules-crd.yaml")
-                .toAbsolutePath().toString());
-        cp.tool("kubectl", null, "wait", "--for=condition=Established", "--timeout=30s",
-                "crd/nodereadinessrules.readiness.node.x-k8s.io");
+        cp.installNodeReadinessRuleCrd();
         Path k = cp.kustomization("overlays/generic", "", "node-readiness-controller");
         assertThat(cp.tool("kubectl", null, "apply", "-k", k.toString()))
                 .contains("validatingadmissionpolicy.admissionregistration.k8s.io/kubelet-server-cert-untaint-condition")
@@ -109,6 +106,25 @@ class NodeConditionAttackIT {
         System.out.println(b);
         assertThat(status("node-b")).as("nothing the refused requests tried took effect").isEqualTo(nodeBStatus);
         assertThat(kube.taints("node-b")).containsExactly("keep.io/x:NoSchedule", TAINT + ":NoSchedule");
+    }
+
+    /**
+     * What the attacks above ran on, rendered by every kustomize users have (kubectl 1.31 to 1.36, Argo
+     * CD, Flux): the same objects, also under a namePrefix, where v5.4.2 once left a binding naming its
+     * policy by the old name.
+     */
+    @Test
+    void everyKustomizeUsersHaveRendersTheSameObjects() throws Exception {
+        Path plain = cp.kustomization("overlays/generic", "", "node-readiness-controller");
+        Path prefixed = cp.kustomization("overlays/generic", "namePrefix: acme-\n", "node-readiness-controller");
+        String pinned = cp.tool("kustomize", null, "build", plain.toString());
+        for (String[] k : ClientMatrixIT.KUSTOMIZES) {
+            assertThat(cp.tool("kustomize-" + k[0], null, "build", plain.toString())).as(k[0] + ", " + k[1])
+                    .isEqualTo(pinned);
+            assertThat(cp.tool("kustomize-" + k[0], null, "build", prefixed.toString())).as(k[0] + " with a namePrefix")
+                    .contains("  policyName: acme-kubelet-server-cert-untaint-condition\n")
+                    .contains("  name: acme-kubelet-server-cert-untaint-condition\n");
+        }
     }
 
     /** A strategic merge of one condition into nodes/status, as the agent sends its own. */

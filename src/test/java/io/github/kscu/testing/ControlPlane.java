@@ -205,6 +205,17 @@ public final class ControlPlane implements AutoCloseable {
         return wrapper.resolve("k");
     }
 
+    /**
+     * Installs the NodeReadinessRule CRD as the Node Readiness Controller defines it (written from its
+     * API, src/test/resources/nrc), so that the rule we ship is validated by the apiserver. Idempotent.
+     */
+    public void installNodeReadinessRuleCrd() throws IOException, InterruptedException {
+        tool("kubectl", null, "apply", "--server-side", "--field-manager=kscu-test", "-f",
+                Path.of("src/test/resources/nrc/nodereadinessrules-crd.yaml").toAbsolutePath().toString());
+        tool("kubectl", null, "wait", "--for=condition=Established", "--timeout=30s",
+                "crd/nodereadinessrules.readiness.node.x-k8s.io");
+    }
+
     /** Applies {@code kustomize/base} (see {@link #agentKubeconfig()}) and returns a token of its ServiceAccount. */
     public String agentToken() throws IOException, InterruptedException {
         String rendered = tool("kustomize", null, "build", Path.of("kustomize/base").toAbsolutePath().toString());
