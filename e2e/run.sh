@@ -4,16 +4,17 @@
 # runs the scenarios, and tears everything down, also when something fails (then it first prints the
 # agent's and the kubelet's logs).
 #
-# Two passes over one node: `kubelet` (the overlay as shipped, cert source kubelet) runs all scenarios;
+# Three passes over one node: `kubelet` (the overlay as shipped, cert source kubelet) runs all scenarios;
 # `file` (the file-source component added) runs scenarios 1 and 2 again on the node reset to a fresh
-# one (no serving certificate, the startup taint, a new pending CSR).
+# one (no serving certificate, the startup taint, a new pending CSR); `condition` (components/
+# node-condition added) runs scenarios 1 and 5 on the node reset again.
 #
 # Usage: e2e/run.sh PROVIDER                          (PROVIDER local-node or kind)
 #        e2e/run.sh PROVIDER --check                  can this machine run it? One line if not.
 #        e2e/run.sh PROVIDER --kustomization PASS DIR write what PASS installs into DIR, and exit
 # Environment: TOOLS_BIN (default bin/tools, from `make tools`), E2E_OUT (default
 #   target/e2e/PROVIDER: PASS/report.xml, bats' JUnit report of each pass; phases.tsv; latency.txt;
-#   logs/), E2E_PASSES (default "kubelet file").
+#   logs/), E2E_PASSES (default "kubelet file condition").
 # `make e2e-node` and `make e2e` run it. Each @test is a test case of the JUnit reports; a skipped one
 # fails the run, as does any failure in set-up or clean-up (something left behind included).
 # shellcheck source-path=SCRIPTDIR
@@ -37,7 +38,7 @@ export E2E_OUT=${E2E_OUT:-$repo/target/e2e/$provider}
 export E2E_LOGS=$E2E_OUT/logs E2E_IMAGES=$E2E_OUT/images E2E_PROVIDER_FILE=$provider_file
 E2E_TAINT_KEY=$(sed -n 's/^TAINT_KEY=//p' "$repo/kustomize/base/config.env")
 export E2E_TAINT_KEY
-passes=${E2E_PASSES:-kubelet file}
+passes=${E2E_PASSES:-kubelet file condition}
 
 # shellcheck source=lib.bash
 source "$here/lib.bash"
@@ -50,7 +51,8 @@ kustomization() {
 	case $1 in
 	kubelet) ;;
 	file) components+=(kustomize/components/file-source) ;;
-	*) die "unknown pass $1 (kubelet, file)" ;;
+	condition) components+=(kustomize/components/node-condition) ;;
+	*) die "unknown pass $1 (kubelet, file, condition)" ;;
 	esac
 	components+=(e2e/kustomize/image)
 	[[ ! -d $here/kustomize/$provider ]] || components+=("e2e/kustomize/$provider")
@@ -147,7 +149,8 @@ for pass in $passes; do
 	case $pass in
 	kubelet) scenarios=(01-pending-csr.bats 02-approve-csr.bats 03-readded-taint.bats 04-restart-and-delete.bats) ;;
 	file) scenarios=(01-pending-csr.bats 02-approve-csr.bats) ;;
-	*) die "unknown pass $pass (kubelet, file)" ;;
+	condition) scenarios=(01-pending-csr.bats 05-node-condition.bats) ;;
+	*) die "unknown pass $pass (kubelet, file, condition)" ;;
 	esac
 	((first)) || phase "node reset" provider_reset_node
 	first=0

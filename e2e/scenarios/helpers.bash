@@ -19,6 +19,14 @@ SERVING_PEM=/var/lib/kubelet/pki/kubelet-server-current.pem
 
 node_json() { kctl get node "$E2E_NODE" -o json; }
 
+# The agent's Node condition (components/node-condition) and one of its fields; empty when absent.
+CONDITION_TYPE=kubelet-server-cert-untaint.io/KubeletServingCertificateReady
+condition_field() {
+	node_json | jq -r --arg t "$CONDITION_TYPE" --arg f "$1" \
+		'[.status.conditions // [] | .[] | select(.type == $t) | .[$f]] | first // empty'
+}
+condition_is() { [[ $(condition_field status) == "$1" ]]; }
+
 has_our_taint() {
 	node_json | jq -e --arg k "$E2E_TAINT_KEY" '[.spec.taints // [] | .[] | select(.key == $k)] | length > 0' >/dev/null
 }
