@@ -33,7 +33,7 @@ setup() {
 @test "the kubelet's own conditions are the kubelet's: Ready is True and written by the kubelet" {
 	[[ $(node_json | jq -r '.status.conditions[] | select(.type == "Ready") | .status') == True ]]
 	# One writer of our condition: the agent's field manager, through nodes/status.
-	node_json | jq -e --arg t "$CONDITION_TYPE" '[.metadata.managedFields[]
+	kctl get node "$E2E_NODE" -o json --show-managed-fields | jq -e --arg t "$CONDITION_TYPE" '[.metadata.managedFields[]
 		| select(.manager == "kubelet-server-cert-untaint" and .subresource == "status")
 		| .fieldsV1["f:status"]["f:conditions"] | keys[] | select(contains($t))] | length == 1' >/dev/null
 }
