@@ -19,7 +19,9 @@ import org.tinylog.TaggedLogger;
 /**
  * The node agent, as a sequence (DESIGN.md §1): wait for a usable serving certificate, remove the startup
  * taint from this node, check that the admission policy is in force (before the removal with
- * ADMISSION_POLICY_CHECK=require), settle, then idle. One instance per node; many can share a JVM (each has its own
+ * ADMISSION_POLICY_CHECK=require), settle, then idle. With NODE_CONDITION the verdict is also a Node
+ * condition, kept current on a thread of its own ({@link ConditionReporter}); reporter-only reports
+ * instead of removing (§8). One instance per node; many can share a JVM (each has its own
  * metrics and threads, all virtual), which is how the tests and benchmarks run it. Built by
  * {@link Wiring}; each step is a class of its own.
  *
