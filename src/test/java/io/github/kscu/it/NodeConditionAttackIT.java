@@ -99,7 +99,8 @@ class NodeConditionAttackIT {
     @AfterAll
     void printMatrix() throws Exception {
         StringBuilder b = new StringBuilder("attack matrix, kubectl apply -k overlays/generic"
-                + " + components/node-readiness-controller, token bound to a pod on node-a:\n");
+                + " + components/node-readiness-controller, apiserver " + cp.serverVersion()
+                + ", token bound to a pod on node-a:\n");
         for (Row r : matrix) {
             b.append(String.format(Locale.ROOT, "  %-62s %d %s%n", r.operation(), r.status(), r.answer()));
         }

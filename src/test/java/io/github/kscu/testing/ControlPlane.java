@@ -205,6 +205,12 @@ public final class ControlPlane implements AutoCloseable {
         return wrapper.resolve("k");
     }
 
+    /** The apiserver's version, as {@code kubectl version} reports it (e.g. {@code v1.35.8}). */
+    public String serverVersion() throws IOException, InterruptedException {
+        return tool("kubectl", null, "version", "-o", "json")
+                .replaceAll("(?s).*\"serverVersion\".*?\"gitVersion\": \"([^\"]+)\".*", "$1");
+    }
+
     /**
      * Installs the NodeReadinessRule CRD as the Node Readiness Controller defines it (written from its
      * API, src/test/resources/nrc), so that the rule we ship is validated by the apiserver. Idempotent.
