@@ -58,6 +58,10 @@ tools: ## Build or reuse etcd, Kubernetes (and kube-apiserver 1.32), kustomize (
 control-plane-tools: ## Build or reuse only what a local control plane needs: etcd, Kubernetes, kustomize.
 	bash e2e/tools/build.sh --only $(CONTROL_PLANE_TOOLS) --link $(TOOLS_BIN) >/dev/null
 
+.PHONY: kind-tools
+kind-tools: ## Build or reuse what make e2e needs: kind, crictl, kubeadm, kube-proxy, and the control plane's tools.
+	bash e2e/tools/build.sh --only $(CONTROL_PLANE_TOOLS),kind --link $(TOOLS_BIN) >/dev/null
+
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
 
 .PHONY: test-classpath
@@ -105,7 +109,7 @@ e2e-node: e2e-check-local-node check-jdk tools test-classpath ## E2e scenarios o
 	bash e2e/run.sh local-node
 
 .PHONY: e2e
-e2e: e2e-check-kind check-jdk tools ## The same e2e scenarios on kind (needs Docker; builds the image with the Dockerfile).
+e2e: e2e-check-kind check-jdk kind-tools ## The same e2e scenarios on kind: Docker's engine, or one of its own as root; with no registry, a node image built here (target/e2e/kind).
 	bash e2e/run.sh kind
 
 # Before anything is built: a machine that cannot run a provider stops at one line saying why.

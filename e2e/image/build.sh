@@ -15,6 +15,7 @@
 # Environment: JAVA_HOME, a JDK 25 (the builder's); GIT_COMMIT (default: this checkout's).
 # Writes OUT_DIR/agent.tar (localhost/kubelet-server-cert-untaint:e2e) and OUT_DIR/pause.tar
 # (localhost/pause:e2e), and prints the build time and the agent image's layer sizes.
+# shellcheck source-path=SCRIPTDIR
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -40,6 +41,8 @@ for tool in buildah jq gcc dpkg-query; do
 	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install buildah jq gcc)"
 done
 [[ -x ${JAVA_HOME:-}/bin/jlink ]] || die "JAVA_HOME must be a JDK 25 (the builder stand-in's): $JAVA_HOME"
+# shellcheck source=packages.bash
+source "$here/packages.bash"
 # vfs: works in any container and on any kernel, where overlay may not.
 buildah() { command buildah --storage-driver vfs "$@"; }
 
@@ -53,48 +56,6 @@ cleanup() {
 	rm -rf "$work"
 }
 trap cleanup EXIT
-
-# copy_packages DIR PKG...: the files and symlinks of installed Debian packages, under DIR. Man pages,
-# lintian overrides and changelogs are left out, as distroless does.
-copy_packages() {
-	local dir=$1 pkg
-	shift
-	for pkg; do
-		dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' ||
-			die "Debian package $pkg is not installed on this host (apt-get install $pkg)"
-	done
-	# The usr-merge targets first: the packages' /bin, /lib, /lib64 and /sbin are symlinks into /usr.
-	mkdir -p "$dir/usr/bin" "$dir/usr/sbin" "$dir/usr/lib" "$dir/usr/lib64"
-	dpkg-query -L "$@" | while IFS= read -r f; do
-		[[ $f == /usr/share/man/* || $f == /usr/share/lintian/* || $f == /usr/share/doc/* ]] && continue
-		if [[ -L $f || -f $f ]]; then printf '%s\n' "${f#/}"; fi
-	done | tar -C / --no-recursion -cf - -T - | tar -C "$dir" -xf -
-}
-
-# depends PKG...: PKG and every installed package it depends on, transitively (the first installed
-# alternative of each dependency).
-depends() {
-	local -A seen=()
-	local queue=("$@") pkg dep alt name
-	while ((${#queue[@]})); do
-		pkg=${queue[0]}
-		queue=("${queue[@]:1}")
-		[[ -n ${seen[$pkg]:-} ]] && continue
-		seen[$pkg]=1
-		printf '%s\n' "$pkg"
-		while IFS= read -r dep; do
-			for alt in ${dep//|/ }; do
-				name=${alt%%:*}
-				[[ $name == \(* || $name == *\) || -z $name ]] && continue
-				if dpkg-query -W -f='${Status}' "$name" 2>/dev/null | grep -q 'ok installed'; then
-					queue+=("$name")
-					break
-				fi
-			done
-		done < <(dpkg-query -W -f='${Pre-Depends}, ${Depends}\n' "$pkg" | tr ',' '\n' |
-			sed 's/([^)]*)//g; s/^ *//; s/ *$//' | grep -v '^$')
-	done
-}
 
 # commit DIR REF [CONFIG...]: DIR as the one layer of image REF, with buildah config flags.
 commit() {

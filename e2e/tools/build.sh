@@ -12,7 +12,8 @@
 # Usage: e2e/tools/build.sh [--only NAME,...] [--link DIR]
 #   Builds what is missing (with --only, just those: kubernetes, etcd, kustomize,
 #   toxiproxy, actionlint, kube-apiserver-oldest, karpenter, kwok, promtool, helm,
-#   helm4, kustomize-matrix, flux), refreshes the symlinks in <cache>/bin-current/
+#   helm4, kustomize-matrix, flux; and kind, only when named: kind, crictl,
+#   kubeadm, kube-proxy and kind's node image files, for make e2e), refreshes the symlinks in <cache>/bin-current/
 #   (and in DIR with --link) and prints KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
 #   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, HELM_BIN, HELM4_BIN,
@@ -20,11 +21,12 @@
 #   to stderr. Besides the binaries, TOOLS_BIN holds karpenter-crds/ (the
 #   CRDs of that Karpenter and of its kwok NodeClass) and kwok-stages.yaml, and
 #   for the client matrix kustomize-vX.Y.Z, kube-apiserver-oldest,
-#   kustomize-controller and flux-crds/.
+#   kustomize-controller and flux-crds/; with kind, kind-base-files/ (kind's
+#   images/base/files, what its node image is made of).
 # Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
 #   KUSTOMIZE_MATRIX, FLUX_VERSION, K8S_OLDEST_VERSION,
 #   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION,
-#   HELM_VERSION, HELM4_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   HELM_VERSION, HELM4_VERSION, KIND_VERSION, CRICTL_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
 #   gitCommit (the module proxy does not say which commit a tag is, so it is
 #   empty by default).
@@ -50,6 +52,11 @@ ACTIONLINT_VERSION=${ACTIONLINT_VERSION:-v1.7.12}
 HELM_VERSION=${HELM_VERSION:-v3.22.0}
 HELM4_VERSION=${HELM4_VERSION:-v4.3.1}
 K8S_GIT_COMMIT=${K8S_GIT_COMMIT:-}
+# make e2e: kind, and what its offline node image needs besides the Kubernetes above (e2e/image/
+# kind-node.sh). crictl v1.34.0: v1.35.0 is not served by the module proxy here; crictl speaks the
+# same CRI v1 to any containerd.
+KIND_VERSION=${KIND_VERSION:-v0.33.0}
+CRICTL_VERSION=${CRICTL_VERSION:-v1.34.0}
 # The client matrix (ClientMatrixIT). kustomize as kubectl 1.31, 1.32, 1.33, 1.34-1.35 and 1.36 embed it
 # (k8s.io/kubectl's go.mod); v5.8.1 is also what Argo CD v3.4 and v3.5 bundle (hack/tool-versions.sh) and
 # what Flux's kustomize-controller v1.9 links. Not v5.8.3 (Argo CD v3.6's): one of its dependencies, a
@@ -65,13 +72,15 @@ CACHE_ROOT=${KSCU_TOOLS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubelet-server-ce
 TOOLS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 K8S_BINS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl)
+# What a kubeadm node adds (the kind tool).
+K8S_NODE_BINS=(kubeadm kube-proxy)
 
 log() { printf 'build.sh: %s\n' "$*" >&2; }
 die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '12,28s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '12,32s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
 only=
@@ -105,7 +114,7 @@ while (($#)); do
 done
 
 TOOL_NAMES=(kubernetes etcd kustomize toxiproxy actionlint kube-apiserver-oldest karpenter kwok promtool helm
-	helm4 kustomize-matrix flux)
+	helm4 kustomize-matrix flux kind)
 for name in ${only//,/ }; do
 	[[ " ${TOOL_NAMES[*]} " == *" $name "* ]] || die "--only: no tool '$name' (known: ${TOOL_NAMES[*]})"
 done
@@ -180,8 +189,10 @@ prepare_module() {
 	fi
 }
 
-build_kubernetes() {
+# build_k8s OUT BIN...: those commands of k8s.io/kubernetes at K8S_VERSION, as a release builds them.
+build_k8s() {
 	local out=$1 src=$1/src
+	shift
 	# Every staging module follows kubernetes v1.X.Y as v0.X.Y (see go.mod).
 	local staging=v0.${K8S_VERSION#v1.} replaced m edits=()
 	replaced=$(awk '$1 ~ /^k8s\.io\// && $2 == "=>" { print $1 }' "$TOOLS_DIR/k8s/go.mod")
@@ -200,16 +211,43 @@ build_kubernetes() {
 		ldflags+=" -X $pkg.gitCommit=$K8S_GIT_COMMIT -X $pkg.buildDate=$build_date"
 	done
 
-	# One go build for all five, so the packages they share compile once.
+	# One go build for all, so the packages they share compile once.
 	# CGO off: static binaries, as upstream builds them, and no C toolchain.
-	local pkgs=() b
-	for b in "${K8S_BINS[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+	local pkgs=() b got
+	for b; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
 	(cd "$src" && CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$out/bin/" "${pkgs[@]}")
 
-	local got
-	got=$("$out/bin/kube-apiserver" --version)
-	[[ $got == "Kubernetes $K8S_VERSION" ]] || die "kube-apiserver --version says '$got'"
+	for b in kube-apiserver kube-proxy; do
+		[[ -x $out/bin/$b ]] || continue
+		got=$("$out/bin/$b" --version)
+		[[ $got == "Kubernetes $K8S_VERSION" ]] || die "$b --version says '$got'"
+	done
 }
+build_kubernetes() { build_k8s "$1" "${K8S_BINS[@]}"; }
+build_kubernetes_node() { build_k8s "$1" "${K8S_NODE_BINS[@]}"; }
+
+# build_kind OUT: kind, and the files its node images are made of (images/base/files), which
+# e2e/image/kind-node.sh puts into the node image it builds offline.
+build_kind() {
+	local out=$1 src got
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kind@$KIND_VERSION"
+	got=$("$out/bin/kind" version)
+	[[ $got == "kind $KIND_VERSION "* ]] || die "kind version says '$got'"
+	src=$(module_dir "$out" "sigs.k8s.io/kind@$KIND_VERSION")
+	[[ -f $src/images/base/files/usr/local/bin/entrypoint ]] || die "kind $KIND_VERSION has no node entrypoint"
+	cp -R "$src/images/base/files" "$out/base-files"
+	chmod -R u+w "$out/base-files"
+}
+
+build_crictl() {
+	local out=$1 got
+	GOBIN=$out/bin CGO_ENABLED=0 go install -trimpath \
+		-ldflags "-s -w -X sigs.k8s.io/cri-tools/pkg/version.Version=$CRICTL_VERSION" \
+		"sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+	got=$("$out/bin/crictl" --version)
+	[[ $got == "crictl version $CRICTL_VERSION" ]] || die "crictl --version says '$got'"
+}
+
 
 build_etcd() {
 	local out=$1 src=$1/src
@@ -374,8 +412,9 @@ export GOWORK=off
 # Karpenter, kwok, promtool and both helms together). A cold build spends much of its time
 # downloading modules, which overlaps with the other lane's compiling; on a machine with everything
 # cached each lane only checks its directories.
-# wanted NAME: true without --only, else when NAME is in its list.
+# wanted NAME: true without --only, else when NAME is in its list. named NAME: only when in the list.
 wanted() { [[ -z $only || ,$only, == *,"$1",* ]]; }
+named() { [[ ,$only, == *,"$1",* ]]; }
 kubernetes_lane() {
 	if wanted kubernetes; then ensure kubernetes "$K8S_VERSION" build_kubernetes "${K8S_BINS[@]}"; fi
 	if wanted etcd; then ensure etcd "$ETCD_VERSION" build_etcd etcd; fi
@@ -384,6 +423,12 @@ kubernetes_lane() {
 	if wanted actionlint; then ensure actionlint "$ACTIONLINT_VERSION" build_actionlint actionlint; fi
 	if wanted kube-apiserver-oldest; then
 		ensure kube-apiserver "$K8S_OLDEST_VERSION" build_kube_apiserver_oldest kube-apiserver
+	fi
+	# After Kubernetes: kubeadm and kube-proxy reuse its compiled packages from Go's build cache.
+	if named kind; then
+		ensure kubernetes-node "$K8S_VERSION" build_kubernetes_node "${K8S_NODE_BINS[@]}"
+		ensure kind "$KIND_VERSION" build_kind kind
+		ensure crictl "$CRICTL_VERSION" build_crictl crictl
 	fi
 }
 other_lane() {
@@ -433,6 +478,9 @@ KARPENTER_CRDS=$CACHE_ROOT/karpenter-$KARPENTER_VERSION/crds
 KWOK_STAGES=$CACHE_ROOT/kwok-$KWOK_VERSION/stages.yaml
 OLDEST_APISERVER=$CACHE_ROOT/kube-apiserver-$K8S_OLDEST_VERSION/bin/kube-apiserver
 FLUX_DIR=$CACHE_ROOT/flux-kustomize-controller-$FLUX_VERSION
+K8S_NODE_DIR=$CACHE_ROOT/kubernetes-node-$K8S_VERSION/bin
+KIND_DIR=$CACHE_ROOT/kind-$KIND_VERSION
+CRICTL_DIR=$CACHE_ROOT/crictl-$CRICTL_VERSION/bin
 
 # link_all DIR: DIR/<name> -> the cached binary (or file, or directory), for all of them. Each link is
 # replaced by a rename, so a reader never sees it missing.
@@ -461,6 +509,11 @@ link_all() {
 	link_one "$OLDEST_APISERVER" "$dir/kube-apiserver-oldest"
 	link_one "$FLUX_DIR/bin/kustomize-controller" "$dir/kustomize-controller"
 	link_one "$FLUX_DIR/crds" "$dir/flux-crds"
+	local b
+	for b in "${K8S_NODE_BINS[@]}"; do link_one "$K8S_NODE_DIR/$b" "$dir/$b"; done
+	link_one "$KIND_DIR/bin/kind" "$dir/kind"
+	link_one "$KIND_DIR/base-files" "$dir/kind-base-files"
+	link_one "$CRICTL_DIR/crictl" "$dir/crictl"
 }
 link_one() {
 	[[ -e $1 ]] || return 0
