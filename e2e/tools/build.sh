@@ -13,8 +13,9 @@
 #   Builds what is missing (with --only, just those: kubernetes, etcd, kustomize,
 #   toxiproxy, actionlint, kube-apiserver-oldest, karpenter, kwok, promtool, helm,
 #   helm4, kustomize-matrix, flux; and kind, only when named: kind, crictl,
-#   kubeadm, kube-proxy and kind's node image files, for make e2e), refreshes the symlinks in <cache>/bin-current/
-#   (and in DIR with --link) and prints KEY=path lines on stdout:
+#   kubeadm, kube-proxy and kind's node image files, for make e2e), refreshes
+#   the symlinks in <cache>/bin-current/ (and in DIR with --link) and prints
+#   KEY=path lines on stdout:
 #   TOOLS_CACHE, KUBERNETES_BIN, ETCD_BIN, KUSTOMIZE_BIN, TOXIPROXY_BIN,
 #   KARPENTER_BIN, KWOK_BIN, PROMTOOL_BIN, ACTIONLINT_BIN, HELM_BIN, HELM4_BIN,
 #   TOOLS_BIN (the symlink directory; helm v4 is linked there as helm4). Progress goes
@@ -26,7 +27,8 @@
 # Environment: K8S_VERSION, ETCD_VERSION, KUSTOMIZE_VERSION, TOXIPROXY_VERSION,
 #   KUSTOMIZE_MATRIX, FLUX_VERSION, K8S_OLDEST_VERSION,
 #   KARPENTER_VERSION, KWOK_VERSION, PROMETHEUS_VERSION, ACTIONLINT_VERSION,
-#   HELM_VERSION, HELM4_VERSION, KIND_VERSION, CRICTL_VERSION override the pins below; KSCU_TOOLS_CACHE overrides the cache root;
+#   HELM_VERSION, HELM4_VERSION, KIND_VERSION, CRICTL_VERSION override the
+#   pins below; KSCU_TOOLS_CACHE overrides the cache root;
 #   SOURCE_DATE_EPOCH fixes the Kubernetes buildDate; K8S_GIT_COMMIT sets its
 #   gitCommit (the module proxy does not say which commit a tag is, so it is
 #   empty by default).
@@ -80,7 +82,7 @@ die() {
 	log "error: $*"
 	exit 1
 }
-usage() { sed -n '12,32s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
+usage() { sed -n '12,34s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; }
 
 link_dir=
 only=
