@@ -191,4 +191,4 @@ node rm -f /var/log/containerd-build.log
 docker commit --change 'ENV container=docker' \
 	--change 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]' --change 'CMD []' \
 	"$container" "$ref" >/dev/null
-log "built $ref ($(docker image inspect -f '{{.Size}}' "$ref" | awk '{ printf "%.0f MB", $1 / 1e6 }'), Kubernetes $k8s_version, etcd $etcd_version, in $((SECONDS - start)) s"
+log "built $ref in $((SECONDS - start)) s: $(docker image inspect -f '{{.Size}}' "$ref" | awk '{ printf "%.0f MB", $1 / 1e6 }'), Kubernetes $k8s_version, etcd $etcd_version"
