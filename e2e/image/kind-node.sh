@@ -12,10 +12,12 @@
 # - the images kubeadm runs, preloaded into containerd's k8s.io namespace as kind's build does it (a
 #   container of the new root filesystem runs its own containerd and imports them): kube-apiserver,
 #   kube-controller-manager, kube-scheduler, kube-proxy and etcd made of the binaries we build, and
-#   pause from e2e/image/pause.c, under the names kubeadm and containerd look for. Not CoreDNS,
+#   the pause image e2e/image/build.sh makes for local-node, under the names kubeadm and containerd
+#   look for. Not CoreDNS,
 #   kindnetd or local-path: kind-config.offline.yaml skips CoreDNS and the default CNI.
 #
-# Usage: e2e/image/kind-node.sh REF   (root; a running Docker engine, DOCKER_HOST honoured)
+# Usage: e2e/image/kind-node.sh REF PAUSE_ARCHIVE   (root; a running Docker engine, DOCKER_HOST
+#   honoured). PAUSE_ARCHIVE: the pause.tar e2e/image/build.sh writes (an OCI archive).
 # Environment: TOOLS_BIN (bin/tools after `e2e/tools/build.sh --only kubernetes,etcd,kind`),
 #   DEBIAN_MIRROR (default http://deb.debian.org/debian), TMPDIR (the root filesystem is built there).
 # Leaves the image REF in Docker and nothing else (its intermediate images and container are removed).
@@ -23,7 +25,8 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ref=${1:?usage: kind-node.sh REF}
+ref=${1:?usage: kind-node.sh REF PAUSE_ARCHIVE}
+pause_archive=${2:?usage: kind-node.sh REF PAUSE_ARCHIVE}
 TOOLS_BIN=${TOOLS_BIN:?TOOLS_BIN must name the tools directory}
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 # kind's base packages (images/base/Dockerfile) less what only storage tests and rootless use
@@ -40,8 +43,8 @@ die() {
 	exit 1
 }
 ((EUID == 0)) || die "run as root: mmdebstrap builds the root filesystem in a chroot"
-for tool in docker mmdebstrap gcc jq; do
-	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install docker.io mmdebstrap gcc jq)"
+for tool in docker mmdebstrap jq; do
+	command -v "$tool" >/dev/null || die "$tool is missing (apt-get install docker.io mmdebstrap jq)"
 done
 docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info failed)"
 for tool in kubeadm kubelet kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler etcd crictl; do
@@ -49,6 +52,9 @@ for tool in kubeadm kubelet kubectl kube-proxy kube-apiserver kube-controller-ma
 done
 base_files=$TOOLS_BIN/kind-base-files
 [[ -f $base_files/usr/local/bin/entrypoint ]] || die "$base_files is missing: run e2e/tools/build.sh --only kind"
+pause_name=$(tar -xOf "$pause_archive" ./index.json 2>/dev/null | jq -r '.manifests[0].annotations["io.containerd.image.name"] // empty') ||
+	true
+[[ -n $pause_name ]] || die "$pause_archive is not the OCI archive of a pause image (e2e/image/build.sh writes one)"
 
 k8s_version=$("$TOOLS_BIN/kubelet" --version)
 k8s_version=${k8s_version#Kubernetes }
@@ -156,11 +162,16 @@ cp -P "$r"/etc/alternatives/*tables* "$work/kube-proxy/etc/alternatives/"
 find "$r/usr/sbin" -name '*tables*' -lname '/etc/alternatives/*' -exec cp -P -t "$work/kube-proxy/usr/sbin/" {} +
 cp "$TOOLS_BIN/kube-proxy" "$work/kube-proxy/usr/local/bin/"
 stage kube-proxy "$work/kube-proxy" "ENV $PATH_ENV"
-mkdir -p "$work/pause"
-gcc -static -Os -s -o "$work/pause/pause" "$here/pause.c"
-stage pause "$work/pause" 'USER 65535:65535' 'ENTRYPOINT ["/pause"]'
+# name -> its reference once imported into the node's containerd, before it is tagged as kubeadm
+# and containerd look for it.
+declare -A imported=()
 staged=()
-for name in "${!images[@]}"; do staged+=("$STAGING/$name:build"); done
+for name in "${!images[@]}"; do
+	[[ $name == pause ]] && continue
+	imported[$name]=$STAGING/$name:build
+	staged+=("${imported[$name]}")
+done
+imported[pause]=$pause_name
 docker save -o "$work/images.tar" "${staged[@]}"
 log "images for ${!images[*]} in $((SECONDS - start)) s"
 
@@ -174,10 +185,13 @@ for _ in $(seq 100); do
 	sleep 0.2
 done
 node ctr version >/dev/null || die "containerd did not start in the build container: $(node cat /var/log/containerd-build.log)"
-node ctr --namespace=k8s.io images import --no-unpack - <"$work/images.tar" >/dev/null
+for archive in "$work/images.tar" "$pause_archive"; do
+	node ctr --namespace=k8s.io images import --no-unpack - <"$archive" >/dev/null
+done
 for name in "${!images[@]}"; do
-	node ctr --namespace=k8s.io images tag --force "$STAGING/$name:build" "${images[$name]}" >/dev/null
-	node ctr --namespace=k8s.io images rm "$STAGING/$name:build" >/dev/null
+	[[ ${imported[$name]} != "${images[$name]}" ]] || continue
+	node ctr --namespace=k8s.io images tag --force "${imported[$name]}" "${images[$name]}" >/dev/null
+	node ctr --namespace=k8s.io images rm "${imported[$name]}" >/dev/null
 done
 node ctr --namespace=k8s.io images ls -q | sort >"$work/preloaded"
 for name in "${!images[@]}"; do

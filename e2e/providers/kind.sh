@@ -99,17 +99,18 @@ provider_build_images() {
 		docker build -t "$AGENT_IMAGE" --build-arg "GIT_COMMIT=$(git -C "$E2E_REPO" rev-parse --short HEAD)" "$E2E_REPO"
 		return
 	fi
+	# The agent's image, and the pause image the node image preloads.
+	bash "$E2E_REPO/e2e/image/build.sh" "$E2E_IMAGES"
 	local node_image
 	node_image=$(kind_node_image)
 	if docker image inspect "$node_image" >/dev/null 2>&1; then
 		log "node image $node_image: built before"
 	else
-		TOOLS_BIN=$TOOLS_BIN bash "$E2E_REPO/e2e/image/kind-node.sh" "$node_image"
+		TOOLS_BIN=$TOOLS_BIN bash "$E2E_REPO/e2e/image/kind-node.sh" "$node_image" "$E2E_IMAGES/pause.tar"
 	fi
 	# Node images of other versions or inputs would only fill the disk.
 	docker images --format '{{.Repository}}:{{.Tag}}' "${node_image%:*}" | grep -vxF "$node_image" |
 		xargs -r docker image rm >/dev/null || true
-	bash "$E2E_REPO/e2e/image/build.sh" "$E2E_IMAGES"
 	buildah --storage-driver vfs push --quiet "$AGENT_IMAGE" "docker-archive:$E2E_IMAGES/agent.docker.tar:$AGENT_IMAGE" >/dev/null
 	docker load -q -i "$E2E_IMAGES/agent.docker.tar" >/dev/null
 }

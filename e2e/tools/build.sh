@@ -250,7 +250,6 @@ build_crictl() {
 	[[ $got == "crictl version $CRICTL_VERSION" ]] || die "crictl --version says '$got'"
 }
 
-
 build_etcd() {
 	local out=$1 src=$1/src
 	prepare_module "$TOOLS_DIR/etcd" "$src" go.etcd.io/etcd/server/v3 "$ETCD_VERSION"
