@@ -16,10 +16,12 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 
 /**
- * Every overlay and component renders with the pinned kustomize, and every object that is not a custom
+ * Every overlay and component renders with the pinned kustomize (the condition's components with every
+ * kustomize of the client matrix too), and every object that is not a custom
  * resource passes a server-side dry-run apply on the real apiserver.
  */
 @ExtendWith(ControlPlaneExtension.class)
@@ -55,6 +57,28 @@ class ManifestsIT {
     }
 
     static final String OPT_OUT = "no-admission-policy";
+
+    /**
+     * Each overlay with each kustomize users render with (the client matrix's: kubectl 1.31 to 1.36, Argo
+     * CD, Flux's, the pinned one): the components below rely on merge order and replacements, which is
+     * where kustomize versions have differed.
+     */
+    static Stream<Arguments> kustomizesAndOverlays() throws IOException {
+        List<Arguments> cells = new ArrayList<>();
+        for (String[] k : ClientMatrixIT.KUSTOMIZES) {
+            ControlPlane.requireTools("the components on every kustomize", "kustomize-" + k[0]);
+            for (String overlay : overlays().toList()) {
+                cells.add(Arguments.of(k[0], overlay));
+            }
+        }
+        return cells.stream();
+    }
+
+    /** {@code overlay} with {@code components} around it, as a user lists them, rendered by kustomize {@code version}. */
+    private String renderWith(String version, String overlay, String... components) throws Exception {
+        return cp.tool("kustomize-" + version, null, "build",
+                cp.kustomization("overlays/" + overlay, "", components).toString());
+    }
 
     private String build(Path dir) throws Exception {
         return cp.tool("kustomize", null, "build", dir.toString());
@@ -111,10 +135,11 @@ class ManifestsIT {
      * shows: one taint key everywhere it must agree (TAINT_KEY, the node policy, NRC's rule, a Karpenter
      * NodePool), reporter-only, no `patch nodes`, and a rule NRC's schema and webhook accept.
      */
-    @ParameterizedTest
-    @MethodSource("overlays")
-    void theNodeReadinessControllerComponentKeepsOneTaintKeyEverywhere(String overlay) throws Exception {
-        String rendered = cp.render("overlays/" + overlay, "", "node-readiness-controller");
+    @ParameterizedTest(name = "kustomize {0}, overlays/{1}")
+    @MethodSource("kustomizesAndOverlays")
+    void theNodeReadinessControllerComponentKeepsOneTaintKeyEverywhere(String version, String overlay)
+            throws Exception {
+        String rendered = renderWith(version, overlay, "node-readiness-controller");
         String key = taintKey(rendered);
         assertThat(key).isEqualTo("readiness.k8s.io/kubelet-serving-certificate");
         assertThat(policyKeys(rendered)).isEqualTo(key);
@@ -146,6 +171,45 @@ class ManifestsIT {
         }
         assertThat(rules).isEqualTo(1);
         cp.installNodeReadinessRuleCrd();
+        dryRunApply(rendered);
+    }
+
+    /**
+     * The condition alone, added to any overlay from outside: the agent reports and still removes its
+     * taint (NODE_CONDITION=on, `patch nodes` kept), gains `patch nodes/status`, and brings the policy
+     * that holds that to its own condition.
+     */
+    @ParameterizedTest(name = "kustomize {0}, overlays/{1}")
+    @MethodSource("kustomizesAndOverlays")
+    void theNodeConditionComponentAddsTheConditionAndKeepsTheTaint(String version, String overlay) throws Exception {
+        String rendered = renderWith(version, overlay, "node-condition");
+        assertThat(rendered).contains("  NODE_CONDITION: \"on\"\n");
+        assertThat(policyKeys(rendered)).isEqualTo(taintKey(rendered));
+        int roles = 0;
+        int policies = 0;
+        for (Object doc : new org.yaml.snakeyaml.Yaml().loadAll(rendered)) {
+            if (!(doc instanceof java.util.Map<?, ?> object)) {
+                continue;
+            }
+            String name = String.valueOf(((java.util.Map<?, ?>) object.get("metadata")).get("name"));
+            switch (String.valueOf(object.get("kind"))) {
+                case "ClusterRole" -> {
+                    roles++;
+                    assertThat(String.valueOf(object.get("rules"))).isEqualTo(
+                            "[{apiGroups=[], resources=[nodes], verbs=[get, patch, watch]},"
+                                    + " {apiGroups=[], resources=[nodes/status], verbs=[patch]}]");
+                }
+                case "ValidatingAdmissionPolicy" -> {
+                    if (String.valueOf(object.get("spec")).contains("nodes/status")) {
+                        policies++;
+                        assertThat(name).contains("condition");
+                    }
+                }
+                default -> { }
+            }
+        }
+        assertThat(roles).isEqualTo(1);
+        assertThat(policies).as("a policy on nodes/status").isEqualTo(1);
         dryRunApply(rendered);
     }
 
