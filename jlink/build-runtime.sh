@@ -29,7 +29,7 @@ found=$("$java_home/bin/jdeps" --multi-release 25 --ignore-missing-deps --print-
 # - java.desktop: client-java's generated models mention java.beans; nothing on our path loads it,
 #   and it is the biggest module (12 MB). RuntimeIT runs the agent from this runtime to prove it.
 # - jdk.crypto.ec is empty since JDK 22 (EC lives in java.base); nothing to add for TLS.
-# - jdk.unsupported (sun.misc.Signal) and jdk.httpserver are found by jdeps already.
+# - jdk.unsupported (sun.misc.Signal) is found by jdeps already.
 exclude=(java.desktop)
 modules=()
 IFS=, read -r -a all <<<"$found"

@@ -12,12 +12,12 @@ module io.github.kscu {
     requires io.prometheus.metrics.model;
     requires io.prometheus.writer.text;
     requires java.naming;
-    requires jdk.httpserver;
     requires jdk.unsupported;
 
     exports io.github.kscu.agent;
     exports io.github.kscu.config;
     exports io.github.kscu.health;
+    exports io.github.kscu.report;
     exports io.github.kscu.kube;
     exports io.github.kscu.cert;
     exports io.github.kscu.taint;

@@ -1,20 +1,15 @@
 package io.github.kscu.agent;
 
 import io.github.kscu.config.Settings.AdmissionPolicyCheck;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.kube.HttpNodeApi;
-import io.github.kscu.kube.NodeApi;
-import io.github.kscu.kube.RetryPolicy;
 import io.github.kscu.log.Fields;
-import java.time.Clock;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.function.UnaryOperator;
-import java.util.random.RandomGenerator;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
@@ -50,34 +45,18 @@ final class AdmissionCheck {
      */
     static final Duration WARN_SPREAD = Duration.ofSeconds(60);
 
+    private final NodeContext ctx;
     private final String node;
-    private final NodeApi api;
     private final AdmissionPolicyCheck mode;
     /** The agent writes its Node condition: nodes/status must be held to that condition as well. */
     private final boolean status;
-    private final Reporter reporter;
-    private final StateRecorder state;
-    private final Metrics metrics;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Clock clock;
-    private final RandomGenerator random;
     private volatile Thread background;
 
-    AdmissionCheck(String node, NodeApi api, AdmissionPolicyCheck mode, boolean status, Reporter reporter,
-            StateRecorder state, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock,
-            RandomGenerator random) {
-        this.node = node;
-        this.api = api;
+    AdmissionCheck(NodeContext ctx, AdmissionPolicyCheck mode, boolean status) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.mode = mode;
         this.status = status;
-        this.reporter = reporter;
-        this.state = state;
-        this.metrics = metrics;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.clock = clock;
-        this.random = random;
     }
 
     /** Before the agent's first write: with {@code require}, returns once the policy is in force; else at once. */
@@ -99,7 +78,7 @@ final class AdmissionCheck {
         if (mode == AdmissionPolicyCheck.WARN) {
             background = Thread.ofVirtual().name("admission-check-" + node).start(guard.apply(() -> {
                 try {
-                    sleeper.sleep(Duration.ofMillis(random.nextLong(WARN_SPREAD.toMillis() + 1)));
+                    ctx.sleeper().sleep(Duration.ofMillis(ctx.random().nextLong(WARN_SPREAD.toMillis() + 1)));
                     check();
                 } catch (InterruptedException e) {
                     // the agent is stopping
@@ -125,15 +104,15 @@ final class AdmissionCheck {
             Optional<String> refusal;
             boolean allowedOnStatus = false;
             try {
-                refusal = api.dryRunForbiddenChange(node, false);
+                refusal = ctx.api().dryRunForbiddenChange(node, false);
                 if (refusal.isPresent() && status) {
-                    refusal = api.dryRunForbiddenChange(node, true);
+                    refusal = ctx.api().dryRunForbiddenChange(node, true);
                     allowedOnStatus = refusal.isEmpty();
                 }
             } catch (ApiFailure f) {
                 failures++;
                 if (failingSince == null) {
-                    failingSince = clock.instant();
+                    failingSince = ctx.now();
                 }
                 if (mode == AdmissionPolicyCheck.WARN) {
                     if (failures >= WARN_ATTEMPTS) {
@@ -141,9 +120,9 @@ final class AdmissionCheck {
                                 f.code(), Fields.quote(f.getMessage()));
                         return;
                     }
-                    sleeper.sleep(RECHECK_FIRST.multipliedBy(failures));
+                    ctx.sleeper().sleep(RECHECK_FIRST.multipliedBy(failures));
                 } else {
-                    sleeper.sleep(retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant()))
+                    ctx.sleeper().sleep(ctx.retry().afterFailure(f, failures, Duration.between(failingSince, ctx.now()))
                             .delay());
                 }
                 continue;
@@ -151,22 +130,22 @@ final class AdmissionCheck {
             failures = 0;
             failingSince = null;
             if (refusal.isPresent()) {
-                metrics.admissionPolicyEnforced(true);
+                ctx.metrics().admissionPolicyEnforced(true);
                 LOG.info("admission policy in force: a dry run of a {} was refused node={} answer={}",
                         status ? "label change and of a foreign condition" : "label change", node,
                         Fields.quote(refusal.get()));
                 return;
             }
-            metrics.admissionPolicyEnforced(false);
+            ctx.metrics().admissionPolicyEnforced(false);
             if (!reported) {
-                reporter.report(Reason.ADMISSION_POLICY_NOT_ENFORCED, note(allowedOnStatus));
+                ctx.reporter().report(Reason.ADMISSION_POLICY_NOT_ENFORCED, note(allowedOnStatus));
                 reported = true;
             }
             if (mode == AdmissionPolicyCheck.WARN) {
                 return;
             }
-            state.set(State.WAITING_FOR_ADMISSION_POLICY);
-            sleeper.sleep(recheck);
+            ctx.state().set(State.WAITING_FOR_ADMISSION_POLICY);
+            ctx.sleeper().sleep(recheck);
             recheck = recheck.multipliedBy(2).compareTo(RECHECK_CAP) > 0 ? RECHECK_CAP : recheck.multipliedBy(2);
         }
     }

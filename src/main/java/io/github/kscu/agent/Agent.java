@@ -2,16 +2,13 @@ package io.github.kscu.agent;
 
 import io.github.kscu.config.Settings;
 import io.github.kscu.health.HealthServer.Readiness;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.State;
-import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.log.Fields;
-import java.time.Clock;
+import io.github.kscu.report.Metrics;
+import io.github.kscu.report.State;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
-import java.util.random.RandomGenerator;
 import java.util.stream.Collectors;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
@@ -34,14 +31,18 @@ import org.tinylog.TaggedLogger;
 public final class Agent implements AutoCloseable {
     private static final TaggedLogger LOG = Logger.tag("agent");
 
-    /** The collaborators, built and connected by {@link Wiring}. */
-    record Parts(Settings settings, NodeTracker tracker, CertWatch certWatch, CertWait certWait,
-            ConditionReporter condition, AdmissionCheck admissionCheck, TaintRemover remover,
-            Settler settler, Reporter reporter, StateRecorder state, Metrics metrics, AutoCloseable api, Clock clock,
-            RandomGenerator random, Sleeper sleeper) {
+    /** The parts that keep what the agent knows current, each on a thread of its own; null when off. */
+    record Watches(NodeTracker tracker, CertWatch cert, ConditionReporter condition) {
     }
 
-    private final Parts p;
+    /** The steps of the sequence, in order. */
+    record Steps(AdmissionCheck admission, CertWait cert, TaintRemover remover, Settler settler) {
+    }
+
+    private final Settings settings;
+    private final NodeContext ctx;
+    private final Watches watches;
+    private final Steps steps;
     private final String node;
     private final CountDownLatch finished = new CountDownLatch(1);
     private volatile Readiness finalReadiness;
@@ -53,9 +54,12 @@ public final class Agent implements AutoCloseable {
     /** Why a part of the agent died; set once, thrown by {@link #run()}. */
     private volatile IllegalStateException failure;
 
-    Agent(Parts parts) {
-        this.p = parts;
-        this.node = parts.settings().nodeName();
+    Agent(Settings settings, NodeContext ctx, Watches watches, Steps steps) {
+        this.settings = settings;
+        this.ctx = ctx;
+        this.watches = watches;
+        this.steps = steps;
+        this.node = ctx.node();
     }
 
     /**
@@ -64,18 +68,18 @@ public final class Agent implements AutoCloseable {
      */
     public void run() {
         runner = Thread.currentThread();
-        trackerThread = Thread.ofVirtual().name("node-tracker-" + node).start(guarded("node-tracker", p.tracker()));
-        if (p.certWatch() != null) {
+        trackerThread = Thread.ofVirtual().name("node-tracker-" + node).start(guarded("node-tracker", watches.tracker()));
+        if (watches.cert() != null) {
             // A platform thread: the kubelet source probes 20 times a second, and on a virtual thread each
             // sleep and each blocking read goes through the scheduler and the I/O poller (measured: 1.7
             // times the CPU per probe, docs/benchmarks.md).
-            certThread = Thread.ofPlatform().daemon().name("cert-watch-" + node).start(guarded("cert-watch", p.certWatch()));
+            certThread = Thread.ofPlatform().daemon().name("cert-watch-" + node).start(guarded("cert-watch", watches.cert()));
         }
-        if (p.condition() != null) {
+        if (watches.condition() != null) {
             conditionThread = Thread.ofVirtual().name("node-condition-" + node).start(guarded("node-condition",
-                    p.condition()));
+                    watches.condition()));
         }
-        Settings s = p.settings();
+        Settings s = settings;
         try {
             LOG.info("agent started node={} taints={} cert_source={} mode={} settle={} node_condition={}", node,
                     s.taints().stream().map(Object::toString).collect(Collectors.joining(",")),
@@ -87,29 +91,29 @@ public final class Agent implements AutoCloseable {
                         s.eventNamespace());
             }
             // require: no write before the admission policy is in force (the certificate is watched meanwhile).
-            p.admissionCheck().gate();
-            p.state().set(State.WAITING_FOR_CERT);
-            CertWait.Outcome cert = p.certWait().await();
+            steps.admission().gate();
+            ctx.state().set(State.WAITING_FOR_CERT);
+            CertWait.Outcome cert = steps.cert().await();
             if (!s.conditionReport().removesTaints()) {
                 report();
                 return;
             }
             if (cert == CertWait.Outcome.ALREADY_VALID && s.startupJitter().isPositive()) {
                 // Rolling the DaemonSet out over a running fleet: spread the first writes of all nodes.
-                Duration jitter = Duration.ofMillis(p.random().nextLong(s.startupJitter().toMillis() + 1));
+                Duration jitter = Duration.ofMillis(ctx.random().nextLong(s.startupJitter().toMillis() + 1));
                 LOG.debug("startup jitter node={} delay={}", node, jitter.toMillis() + "ms");
-                p.sleeper().sleep(jitter);
+                ctx.sleeper().sleep(jitter);
             }
-            Instant certAt = p.clock().instant();
-            p.remover().remove(false, certAt);
-            p.admissionCheck().afterRemoval(body -> guarded("admission-check", body));
-            p.settler().settle(s.mode() == Settings.Mode.CONTINUOUS ? null : s.settleDuration());
-            if (p.condition() != null) {
+            Instant certAt = ctx.now();
+            steps.remover().remove(false, certAt);
+            steps.admission().afterRemoval(body -> guarded("admission-check", body));
+            steps.settler().settle(s.mode() == Settings.Mode.CONTINUOUS ? null : s.settleDuration());
+            if (watches.condition() != null) {
                 // Not done before the condition says so: its thread stops with the agent's.
-                p.condition().awaitTrue();
+                watches.condition().awaitTrue();
             }
             finalReadiness = readiness();
-            p.state().set(State.DONE);
+            ctx.state().set(State.DONE);
             LOG.info("settle window over, no longer watching the node node={}", node);
         } catch (InterruptedException e) {
             if (!closed) {
@@ -131,18 +135,18 @@ public final class Agent implements AutoCloseable {
      * the settle window (for ever in continuous mode) and touches no taint.
      */
     private void report() throws InterruptedException {
-        p.state().set(State.REPORTING);
+        ctx.state().set(State.REPORTING);
         // The window starts once the condition says True: a write that keeps failing (reported as
         // NodeConditionRefused) must not end in DONE with nothing reported.
-        p.condition().awaitTrue();
-        p.admissionCheck().afterRemoval(body -> guarded("admission-check", body));
-        Settings s = p.settings();
+        watches.condition().awaitTrue();
+        steps.admission().afterRemoval(body -> guarded("admission-check", body));
+        Settings s = settings;
         if (s.mode() == Settings.Mode.CONTINUOUS) {
             new CountDownLatch(1).await(); // until closed
         }
-        p.sleeper().sleep(s.settleDuration());
+        ctx.sleeper().sleep(s.settleDuration());
         finalReadiness = readiness();
-        p.state().set(State.DONE);
+        ctx.state().set(State.DONE);
         LOG.info("settle window over, no longer reporting the node condition node={}", node);
     }
 
@@ -185,59 +189,26 @@ public final class Agent implements AutoCloseable {
     }
 
     public State state() {
-        return p.state().get();
+        return ctx.state().get();
     }
 
     public Metrics metrics() {
-        return p.metrics();
+        return ctx.metrics();
     }
 
-    /**
-     * What {@code /readyz} says: ready once this node is done (a usable certificate, no configured taint
-     * left), or once the agent has reported that it cannot be (ServingCertificateTimeout). Why the second:
-     * a pod that is never Ready counts as unavailable for ever, which stalls a DaemonSet rollout at
-     * {@code maxUnavailable} and keeps GitOps health checks "progressing"; the stuck node is reported by
-     * its Warning Event and the state metric, and its taint still keeps workloads off it.
-     * Frozen when the settle window ends: nothing is watched after that, so nothing could change it.
-     */
+    /** What {@code /readyz} says ({@link ReadinessVerdict}); frozen when the settle window ends. */
     public Readiness readiness() {
         Readiness done = finalReadiness;
-        if (done != null) {
-            return done;
-        }
-        CertWait cert = p.certWait();
-        if (!cert.certUsable()) {
-            if (cert.timedOut()) {
-                return new Readiness(true, "no valid serving certificate after " + p.settings().certCheckDuration()
-                        .toSeconds() + "s, reported (ServingCertificateTimeout); " + (cert.failsOpen()
-                                ? "taint removed anyway (on-cert-timeout=remove-taint)"
-                                : "the taint stays until one is valid") + ": " + cert.describeProblem());
-            }
-            return new Readiness(false, "serving certificate not valid: " + cert.describeProblem());
-        }
-        NodeView view = p.tracker().latest();
-        if (view == null) {
-            return new Readiness(false, "node " + node + " not read yet");
-        }
-        if (!p.settings().conditionReport().removesTaints()) {
-            NodeCondition c = view.node().certCondition();
-            return c != null && "True".equals(c.status())
-                    ? new Readiness(true, "serving certificate valid, reported in the node condition")
-                    : new Readiness(false, "serving certificate valid, node condition not written yet");
-        }
-        if (!view.plan().clean()) {
-            return new Readiness(false, "startup taint still on node " + node);
-        }
-        return new Readiness(true, "serving certificate valid, startup taint removed");
+        return done != null ? done : ReadinessVerdict.of(settings, steps.cert(), ctx.latest().get());
     }
 
     /** Stops the agent: waits end, watches are cancelled, {@link #run()} returns. Idempotent. */
     @Override
     public void close() {
         closed = true;
-        p.reporter().close();
+        ctx.reporter().close();
         // Not when run() returns: a check in the background may still be waiting to try again.
-        p.admissionCheck().stop();
+        steps.admission().stop();
         Thread r = runner;
         if (r != null && r != Thread.currentThread()) {
             r.interrupt();
@@ -246,14 +217,16 @@ public final class Agent implements AutoCloseable {
     }
 
     private void stopThreads() {
-        p.tracker().stop();
+        watches.tracker().stop();
         for (Thread t : new Thread[] {trackerThread, certThread, conditionThread}) {
             if (t != null) {
                 t.interrupt();
             }
         }
         try {
-            p.api().close();
+            if (ctx.api() instanceof AutoCloseable api) {
+                api.close();
+            }
         } catch (Exception e) {
             LOG.debug("closing the API client failed node={} error={}", node, Fields.quote(e.getMessage()));
         }

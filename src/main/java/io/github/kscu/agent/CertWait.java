@@ -2,7 +2,6 @@ package io.github.kscu.agent;
 
 import io.github.kscu.cert.CertCheck;
 import io.github.kscu.config.Settings.OnCertTimeout;
-import java.time.Clock;
 import java.time.Duration;
 
 /**
@@ -19,24 +18,22 @@ final class CertWait {
 
     private final CertWatch watch;
     private final boolean failOpen;
-    private final Changes changes;
-    private final Clock clock;
+    private final NodeContext ctx;
 
-    CertWait(CertWatch watch, OnCertTimeout policy, Changes changes, Clock clock) {
+    CertWait(NodeContext ctx, CertWatch watch, OnCertTimeout policy) {
+        this.ctx = ctx;
         this.watch = watch;
         this.failOpen = policy == OnCertTimeout.REMOVE_TAINT;
-        this.changes = changes;
-        this.clock = clock;
     }
 
     /** Whether a taint may be removed now: a usable certificate, or the fail-open policy applies. */
     boolean permitsRemoval() {
-        return watch == null || watch.usable(clock.instant()) || (failOpen && watch.timedOut());
+        return watch == null || watch.usable(ctx.now()) || (failOpen && watch.timedOut());
     }
 
     /** Whether the certificate itself is usable now, a skipped check counting as usable. */
     boolean certUsable() {
-        return watch == null || watch.usable(clock.instant());
+        return watch == null || watch.usable(ctx.now());
     }
 
     /** Whether the spell without a usable certificate has lasted past the timeout, which was reported. */
@@ -62,7 +59,7 @@ final class CertWait {
         if (watch == null) {
             return null;
         }
-        CertCheck.Valid v = watch.valid(clock.instant());
+        CertCheck.Valid v = watch.valid(ctx.now());
         if (v != null) {
             return "serving certificate " + v.subject() + " valid until " + v.notAfter();
         }
@@ -76,10 +73,10 @@ final class CertWait {
             return Outcome.SKIPPED;
         }
         boolean first = true;
-        long seen = changes.version();
+        long seen = ctx.changes().version();
         while (true) {
             if (watch.checked()) {
-                if (watch.usable(clock.instant())) {
+                if (watch.usable(ctx.now())) {
                     return first ? Outcome.ALREADY_VALID : Outcome.BECAME_VALID;
                 }
                 first = false;
@@ -87,7 +84,7 @@ final class CertWait {
                     return Outcome.FAILED_OPEN;
                 }
             }
-            seen = changes.await(seen, IDLE_WAIT);
+            seen = ctx.changes().await(seen, IDLE_WAIT);
         }
     }
 }

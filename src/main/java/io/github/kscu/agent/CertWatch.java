@@ -2,10 +2,9 @@ package io.github.kscu.agent;
 
 import io.github.kscu.cert.CertCheck;
 import io.github.kscu.cert.CertSource;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
+import io.github.kscu.config.Settings;
 import io.github.kscu.log.Fields;
-import java.time.Clock;
+import io.github.kscu.report.Reason;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Locale;
@@ -31,24 +30,12 @@ final class CertWatch implements Runnable {
     static final Duration RECHECK_VALID = Duration.ofSeconds(30);
     /** How long "cannot reach or trust the kubelet" may last before it is a Warning of its own. */
     static final Duration UNREACHABLE_AFTER = Duration.ofSeconds(30);
-    /**
-     * The slowest pace once a spell's timeout is reported. Waiting is then long-term (a cluster that
-     * never approves serving CSRs waits for ever), and the kubelet source, which probes every 50 ms,
-     * would cost a steady 1–2 % of a core on every such node. The pace slows with how long the
-     * certificate is overdue (a sixtieth of it), so a certificate that comes soon after the timeout is
-     * still seen quickly, and one that comes a minute or more late within a second.
-     */
-    static final Duration PACE_AFTER_TIMEOUT = Duration.ofSeconds(1);
-
+    private final NodeContext ctx;
     private final String node;
     private final CertSource source;
     private final Duration interval;
     private final Duration timeout;
     private final boolean failOpen;
-    private final Changes changes;
-    private final Reporter reporter;
-    private final Metrics metrics;
-    private final Clock clock;
     private final Instant createdAt;
     private volatile CertCheck latest;
     private volatile Instant unusableSince;
@@ -60,18 +47,14 @@ final class CertWatch implements Runnable {
     private Instant unreachableSince;
     private boolean unreachableReported;
 
-    CertWatch(String node, CertSource source, Duration interval, Duration timeout, boolean failOpen, Changes changes,
-            Reporter reporter, Metrics metrics, Clock clock) {
-        this.node = node;
+    CertWatch(NodeContext ctx, CertSource source, Settings settings) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.source = source;
-        this.interval = interval;
-        this.timeout = timeout;
-        this.failOpen = failOpen;
-        this.changes = changes;
-        this.reporter = reporter;
-        this.metrics = metrics;
-        this.clock = clock;
-        this.createdAt = clock.instant();
+        this.interval = settings.certCheckInterval();
+        this.timeout = settings.certCheckDuration();
+        this.failOpen = settings.onCertTimeout() == Settings.OnCertTimeout.REMOVE_TAINT;
+        this.createdAt = ctx.now();
         this.unusableSince = createdAt;
     }
 
@@ -81,7 +64,7 @@ final class CertWatch implements Runnable {
             while (!Thread.currentThread().isInterrupted()) {
                 publish(checkOnce());
                 if (latest instanceof CertCheck.Valid valid) {
-                    awaitUntil(min(clock.instant().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
+                    awaitUntil(min(ctx.now().plus(RECHECK_VALID), valid.notAfter().plusMillis(1)));
                 } else {
                     source.awaitChange(untilTimeoutOr(pace()));
                 }
@@ -114,7 +97,7 @@ final class CertWatch implements Runnable {
 
     /** True when a certificate has been checked and is inside its validity window now. */
     boolean usable(Instant now) {
-        return latest instanceof CertCheck.Valid v && !now.isAfter(v.notAfter());
+        return valid(now) != null;
     }
 
     /** The certificate when it is usable now, else {@code null}. */
@@ -129,7 +112,7 @@ final class CertWatch implements Runnable {
 
     /** True when the certificate is not usable and this spell's timeout has been reported. */
     boolean timedOut() {
-        return !usable(clock.instant()) && unusableSince.equals(timedOutSpell);
+        return !usable(ctx.now()) && unusableSince.equals(timedOutSpell);
     }
 
     /** Why the certificate is not usable, for readiness, timeouts and Events. */
@@ -143,13 +126,13 @@ final class CertWatch implements Runnable {
     }
 
     private void publish(CertCheck check) {
-        Instant now = clock.instant();
+        Instant now = ctx.now();
         CertCheck previous = latest;
         boolean was = usable(now);
         latest = check;
         if (check instanceof CertCheck.Valid valid) {
             lastProblem = null;
-            metrics.certNotAfter(valid.notAfter());
+            ctx.metrics().certNotAfter(valid.notAfter());
             if (!was) {
                 becameValid(valid, now);
             }
@@ -157,7 +140,7 @@ final class CertWatch implements Runnable {
             if (previous instanceof CertCheck.Valid gone) {
                 // Expired (then it went bad at notAfter) or replaced by one that is not valid.
                 unusableSince = now.isAfter(gone.notAfter()) ? gone.notAfter() : now;
-                reporter.report(Reason.SERVING_CERTIFICATE_INVALID, "Serving certificate is no longer valid ("
+                ctx.reporter().report(Reason.SERVING_CERTIFICATE_INVALID, "Serving certificate is no longer valid ("
                         + notYet.describe() + "); the startup taint is not removed until a valid one is served");
             } else if (notYet.problem() != lastProblem) {
                 LOG.info("serving certificate not usable yet node={} reason={} detail={}", node,
@@ -173,7 +156,7 @@ final class CertWatch implements Runnable {
         if (previous == null || was != usable(now) || previous.isValid() != check.isValid()
                 || (previous instanceof CertCheck.NotYet p && check instanceof CertCheck.NotYet n
                         && p.problem() != n.problem())) {
-            changes.signal();
+            ctx.changes().signal();
         }
     }
 
@@ -193,31 +176,22 @@ final class CertWatch implements Runnable {
         }
         if (!unreachableReported && !now.isBefore(unreachableSince.plus(UNREACHABLE_AFTER))) {
             unreachableReported = true;
-            reporter.report(Reason.KUBELET_UNREACHABLE, "Cannot reach or trust the kubelet for "
+            ctx.reporter().report(Reason.KUBELET_UNREACHABLE, "Cannot reach or trust the kubelet for "
                     + UNREACHABLE_AFTER.toSeconds() + "s (" + notYet.describe() + "): check a host firewall on port"
                     + " 10250, KUBELET_ADDRESS and KUBELET_CA_FILE; the taint stays, and on-cert-timeout applies after"
                     + " cert-check-duration");
         }
     }
 
-    /** Between looks while unusable: the source's pace, slowed after a timeout (see {@link #PACE_AFTER_TIMEOUT}). */
+    /** Between looks while unusable: the source's pace, slowed after a timeout ({@link CertPace}). */
     private Duration pace() {
         Duration pace = source.pollInterval(interval);
-        return timedOut() ? slowed(pace, Duration.between(unusableSince.plus(timeout), clock.instant())) : pace;
-    }
-
-    /** The pace {@code overdue} after a timeout: a sixtieth of that, at least the source's, at most 1 s. */
-    static Duration slowed(Duration pace, Duration overdue) {
-        Duration slowed = overdue.dividedBy(60);
-        if (slowed.compareTo(PACE_AFTER_TIMEOUT) > 0) {
-            slowed = PACE_AFTER_TIMEOUT;
-        }
-        return pace.compareTo(slowed) < 0 ? slowed : pace;
+        return timedOut() ? CertPace.slowed(pace, Duration.between(unusableSince.plus(timeout), ctx.now())) : pace;
     }
 
     /** The wait before the next look while unusable: {@code max}, or less to report the timeout on time. */
     private Duration untilTimeoutOr(Duration max) {
-        Instant now = clock.instant();
+        Instant now = ctx.now();
         Instant spell = unusableSince;
         Instant timeoutAt = spell.plus(timeout);
         if (now.isBefore(timeoutAt)) {
@@ -226,11 +200,11 @@ final class CertWatch implements Runnable {
         }
         if (!spell.equals(timedOutSpell)) {
             timedOutSpell = spell;
-            reporter.report(Reason.SERVING_CERTIFICATE_TIMEOUT, "No valid serving certificate after "
+            ctx.reporter().report(Reason.SERVING_CERTIFICATE_TIMEOUT, "No valid serving certificate after "
                     + timeout.toSeconds() + "s (" + describeProblem() + "); " + (failOpen
                             ? "removing the taint anyway (on-cert-timeout=remove-taint)"
                             : "the taint stays until one is valid (on-cert-timeout=keep-waiting)"));
-            changes.signal();
+            ctx.changes().signal();
         }
         return max;
     }
@@ -238,7 +212,7 @@ final class CertWatch implements Runnable {
     private void becameValid(CertCheck.Valid valid, Instant now) {
         if (!everValid) {
             everValid = true;
-            metrics.timeToCert(Duration.between(createdAt, now));
+            ctx.metrics().timeToCert(Duration.between(createdAt, now));
         }
         if (valid.identityWarning() != null) {
             LOG.warn("serving certificate does not name this node node={} subject={} detail={}", node,
@@ -246,15 +220,15 @@ final class CertWatch implements Runnable {
         }
         // Logged and counted, not posted: the StartupTaintRemoved Event that normally follows names this
         // certificate, and the remover posts this reason itself when removal has to wait (Karpenter).
-        reporter.record(Reason.SERVING_CERTIFICATE_READY, "Kubelet serving certificate is valid until "
+        ctx.reporter().record(Reason.SERVING_CERTIFICATE_READY, "Kubelet serving certificate is valid until "
                 + valid.notAfter() + " (" + valid.subject() + ")");
     }
 
     /** Waits for a change event or {@code until}; a source without events sleeps until then in one go. */
     private void awaitUntil(Instant until) throws InterruptedException {
-        Duration left = Duration.between(clock.instant(), until);
+        Duration left = Duration.between(ctx.now(), until);
         while (left.isPositive() && !source.awaitChange(left)) {
-            left = Duration.between(clock.instant(), until);
+            left = Duration.between(ctx.now(), until);
         }
     }
 

@@ -2,16 +2,12 @@ package io.github.kscu.agent;
 
 import io.github.kscu.cert.CertCheck;
 import io.github.kscu.condition.CertCondition;
-import io.github.kscu.health.Reason;
 import io.github.kscu.kube.ApiFailure;
-import io.github.kscu.kube.NodeApi;
 import io.github.kscu.kube.NodeCondition;
-import io.github.kscu.kube.RetryPolicy;
 import io.github.kscu.log.Fields;
-import java.time.Clock;
+import io.github.kscu.report.Reason;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.random.RandomGenerator;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
@@ -30,37 +26,21 @@ final class ConditionReporter implements Runnable {
     private static final TaggedLogger LOG = Logger.tag("condition");
     private static final Duration IDLE = Duration.ofMinutes(1);
 
+    private final NodeContext ctx;
     private final String node;
-    private final NodeApi api;
     private final CertWatch watch;
-    private final NodeTracker tracker;
-    private final Changes changes;
-    private final Reporter reporter;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Clock clock;
-    private final RandomGenerator random;
     private final Duration startupJitter;
 
-    ConditionReporter(String node, NodeApi api, CertWatch watch, NodeTracker tracker, Changes changes,
-            Reporter reporter, RetryPolicy retry, Sleeper sleeper, Clock clock, RandomGenerator random,
-            Duration startupJitter) {
-        this.node = node;
-        this.api = api;
+    ConditionReporter(NodeContext ctx, CertWatch watch, Duration startupJitter) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.watch = watch;
-        this.tracker = tracker;
-        this.changes = changes;
-        this.reporter = reporter;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.clock = clock;
-        this.random = random;
         this.startupJitter = startupJitter;
     }
 
     @Override
     public void run() {
-        long seen = changes.version();
+        long seen = ctx.changes().version();
         Instant lastWrite = null;
         Instant notBefore = null; // the start-up jitter's end, once decided
         Duration heartbeat = heartbeat();
@@ -68,17 +48,17 @@ final class ConditionReporter implements Runnable {
         boolean refusalReported = false;
         try {
             while (!Thread.currentThread().isInterrupted()) {
-                Instant now = clock.instant();
+                Instant now = ctx.now();
                 CertCheck check = watch.latest();
-                NodeView view = tracker.latest();
+                NodeView view = ctx.latest().get();
                 if (check == null || view == null) {
-                    seen = changes.await(seen, IDLE);
+                    seen = ctx.changes().await(seen, IDLE);
                     continue;
                 }
                 if (notBefore == null) {
                     // Already valid at the first look: a rollout over running nodes, not a node booting.
                     notBefore = check.isValid() && startupJitter.isPositive()
-                            ? now.plusMillis(random.nextLong(startupJitter.toMillis() + 1)) : now;
+                            ? now.plusMillis(ctx.random().nextLong(startupJitter.toMillis() + 1)) : now;
                 }
                 NodeCondition stored = view.node().certCondition();
                 CertCondition.Step step = CertCondition.next(stored, CertCondition.verdict(check, now), now, lastWrite,
@@ -88,20 +68,20 @@ final class ConditionReporter implements Runnable {
                 }
                 if (step.write() == null) {
                     Duration wait = Duration.between(now, step.wakeAt());
-                    seen = changes.await(seen, wait.compareTo(IDLE) > 0 ? IDLE : wait.plusMillis(1));
+                    seen = ctx.changes().await(seen, wait.compareTo(IDLE) > 0 ? IDLE : wait.plusMillis(1));
                     continue;
                 }
                 lastWrite = now;
                 try {
-                    tracker.offer(api.patchCondition(node, step.write()));
+                    ctx.latest().offer(ctx.api().patchCondition(node, step.write()));
                 } catch (ApiFailure f) {
                     failures++;
                     // A refusal is not a conflict: no write at once, as the remover's 409/422 retries are.
-                    Duration delay = f.status() == 403 || f.status() == 422 ? retry.backoff(failures)
-                            : retry.afterFailure(f, failures, null).delay();
+                    Duration delay = f.status() == 403 || f.status() == 422 ? ctx.retry().backoff(failures)
+                            : ctx.retry().afterFailure(f, failures, null).delay();
                     if ((f.status() == 403 || f.status() == 422) && !refusalReported) {
                         refusalReported = true;
-                        reporter.report(Reason.NODE_CONDITION_REFUSED, "The apiserver refused the node condition "
+                        ctx.reporter().report(Reason.NODE_CONDITION_REFUSED, "The apiserver refused the node condition "
                                 + NodeCondition.CERT_TYPE + " (" + f.getMessage() + "): give the agent nodes/status"
                                 + " patch and its admission policy (components/node-condition, docs/install.md);"
                                 + " retrying");
@@ -109,7 +89,7 @@ final class ConditionReporter implements Runnable {
                         LOG.warn("could not write the node condition, retrying node={} code={} retry_in={} error={}",
                                 node, f.code(), delay.toMillis() + "ms", Fields.quote(f.getMessage()));
                     }
-                    sleeper.sleep(delay);
+                    ctx.sleeper().sleep(delay);
                     continue;
                 }
                 failures = 0;
@@ -128,20 +108,20 @@ final class ConditionReporter implements Runnable {
 
     /** Returns once the stored condition is {@code True} (as the node watch or our own write shows it). */
     void awaitTrue() throws InterruptedException {
-        long seen = changes.version();
+        long seen = ctx.changes().version();
         while (true) {
-            NodeView view = tracker.latest();
+            NodeView view = ctx.latest().get();
             NodeCondition c = view == null ? null : view.node().certCondition();
             if (c != null && "True".equals(c.status())) {
                 return;
             }
-            seen = changes.await(seen, IDLE);
+            seen = ctx.changes().await(seen, IDLE);
         }
     }
 
     /** The period until the next confirmation: up to a tenth under the nominal one, at random. */
     private Duration heartbeat() {
         long tenth = CertCondition.HEARTBEAT_PERIOD.toMillis() / 10;
-        return CertCondition.HEARTBEAT_PERIOD.minusMillis(random.nextLong(tenth + 1));
+        return CertCondition.HEARTBEAT_PERIOD.minusMillis(ctx.random().nextLong(tenth + 1));
     }
 }

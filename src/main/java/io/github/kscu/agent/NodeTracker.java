@@ -1,17 +1,13 @@
 package io.github.kscu.agent;
 
+import io.github.kscu.agent.WatchStep.BackOff;
+import io.github.kscu.agent.WatchStep.Ended;
+import io.github.kscu.agent.WatchStep.Next;
 import io.github.kscu.kube.ApiFailure;
-import io.github.kscu.kube.NodeApi;
 import io.github.kscu.kube.NodeSnapshot;
-import io.github.kscu.kube.RetryPolicy;
 import io.github.kscu.log.Fields;
-import io.github.kscu.taint.TaintSelector;
-import io.github.kscu.taint.Taints;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.List;
-import java.util.random.RandomGenerator;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
@@ -29,7 +25,8 @@ import org.tinylog.TaggedLogger;
  * {@code 410 Gone} the watch starts again without a resourceVersion, which reads the node afresh too.
  *
  * <p>Never blind: while watches fail (403, 5xx, no response) or end at once, a fresh GET is made at least
- * every {@link #RELIST_WHILE_FAILING}, and watches start at least {@link #MIN_WATCH_GAP} apart.
+ * every {@link #RELIST_WHILE_FAILING}, and watches start at least {@link #MIN_WATCH_GAP} apart. What
+ * follows each watch is decided by {@link WatchStep}; this class does the reading, watching and waiting.
  *
  * <p>Why not client-java's informer: it lists and watches through the generated models, pulls in the
  * dependencies we exclude and keeps a cache for one object; this loop is the part we need.
@@ -51,39 +48,23 @@ final class NodeTracker implements Runnable {
      */
     static final Duration FIRST_EVENT_GRACE = Duration.ofSeconds(10);
 
+    private final NodeContext ctx;
     private final String node;
-    private final NodeApi api;
-    private final List<TaintSelector> selectors;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Clock clock;
-    private final RandomGenerator random;
-    private final Changes changes;
     private final Duration firstEventGrace;
-    private final Object lock = new Object();
-    private NodeView latest;
     /**
      * How many states the watches delivered: tells a watch that showed something from one that did not
      * (a state equal to the known one counts: after a 410 the node comes again as it is).
      */
     private volatile long delivered;
-    private volatile String lastError;
     /** The problem last logged, by code: each is logged once until reading works again. */
     private volatile String lastProblem;
     /** When the node was last read with a GET, by the loop or the silence probe. */
     private volatile Instant lastGet = Instant.MIN;
     private volatile boolean stopped;
 
-    NodeTracker(String node, NodeApi api, List<TaintSelector> selectors, RetryPolicy retry, Sleeper sleeper,
-            Clock clock, RandomGenerator random, Changes changes, Duration firstEventGrace) {
-        this.node = node;
-        this.api = api;
-        this.selectors = selectors;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.clock = clock;
-        this.random = random;
-        this.changes = changes;
+    NodeTracker(NodeContext ctx, Duration firstEventGrace) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.firstEventGrace = firstEventGrace;
     }
 
@@ -92,245 +73,127 @@ final class NodeTracker implements Runnable {
         // Where the next watch resumes; null: from the node as it is now (its first event is the node).
         String rv = null;
         // Read the node with a GET before the next watch: watching has not worked for a while.
-        boolean relist = false;
+        boolean get = false;
         int failures = 0;
         Instant lastWatch = Instant.MIN;
         while (!stopped) {
-            String problem;
+            Ended ended;
             ApiFailure failure = null;
-            Instant attemptStart = clock.instant();
+            Instant attemptStart = ctx.now();
             try {
-                if (relist) {
-                    lastGet = clock.instant();
-                    NodeSnapshot s = api.get(node);
-                    offer(s);
-                    rv = s.resourceVersion();
-                    relist = false;
+                if (get) {
+                    lastGet = ctx.now();
+                    rv = ctx.latest().offer(ctx.api().get(node)).node().resourceVersion();
+                    get = false;
                 }
-                Duration gap = Duration.between(clock.instant(), lastWatch.plus(MIN_WATCH_GAP));
+                Duration gap = Duration.between(ctx.now(), lastWatch.plus(MIN_WATCH_GAP));
                 if (gap.isPositive()) {
-                    sleeper.sleep(gap);
+                    ctx.sleeper().sleep(gap);
                 }
-                lastWatch = clock.instant();
-                Duration timeout = WATCH_TIMEOUT.plusSeconds(random.nextLong(WATCH_TIMEOUT.toSeconds() / 5 + 1));
+                lastWatch = ctx.now();
+                Duration timeout = WATCH_TIMEOUT.plusSeconds(ctx.random().nextLong(WATCH_TIMEOUT.toSeconds() / 5 + 1));
                 long seen = delivered;
-                SilenceProbe probe = rv == null ? SilenceProbe.start(this, seen) : null;
-                try {
-                    rv = api.watch(node, rv, timeout, probe == null ? () -> { } : probe::opened, this::delivered);
-                } finally {
-                    if (probe != null) {
-                        probe.end();
-                    }
-                }
-                boolean early = Duration.between(lastWatch, clock.instant()).compareTo(timeout.dividedBy(2)) < 0;
-                if (!early || delivered != seen) {
-                    failures = 0;
-                    lastProblem = null;
-                    lastError = null;
-                    continue;
-                }
-                problem = "watch-ended-early";
+                rv = watch(rv, timeout, seen);
+                boolean early = Duration.between(lastWatch, ctx.now()).compareTo(timeout.dividedBy(2)) < 0;
+                ended = early && delivered == seen ? Ended.ENDED_EARLY : Ended.WATCHED;
             } catch (ApiFailure f) {
-                if (f.status() == 410) {
-                    // The resourceVersion is too old to resume from: start from the node as it is now.
-                    LOG.debug("watch expired, watching the node afresh node={}", node);
-                    rv = null;
-                    continue;
-                }
                 failure = f;
-                problem = f.code();
-                if (f.status() == 404) {
-                    relist = true;
-                }
+                ended = f.status() == 410 ? Ended.GONE : f.status() == 404 ? Ended.NOT_FOUND : Ended.FAILED;
             } catch (InterruptedException e) {
                 return;
             } catch (RuntimeException e) {
                 // A malformed answer must not end tracking: log it and start over from a GET.
-                problem = "bad-answer";
-                lastError = String.valueOf(e);
-                relist = true;
+                ended = Ended.BAD_ANSWER;
+                ctx.latest().readError(String.valueOf(e));
             }
-            failures++;
-            Instant now = clock.instant();
-            // Plain exponential backoff here, not the remover's quicker outage share: the relist below
-            // already bounds how stale the view gets, and the remover retries its own PATCH.
-            Duration delay = failure == null ? retry.backoff(failures)
-                    : retry.afterFailure(failure, failures, null).remaining(failure, Duration.between(attemptStart, now));
-            Duration untilRelist = Duration.between(now, lastGet.plus(RELIST_WHILE_FAILING));
-            if (delay.compareTo(untilRelist) >= 0) {
-                // Watching has not worked for a while: the next attempt reads the node afresh. Before any
-                // GET (the first watch failed) that read waits for this failure's own backoff, so a 429
-                // on a fleet's first watches is not answered at once by as many GETs.
-                relist = true;
-                if (!lastGet.equals(Instant.MIN)) {
-                    delay = untilRelist.isNegative() ? Duration.ZERO : untilRelist;
+            Next next = WatchStep.after(ended);
+            switch (next) {
+                case WATCH -> {
+                    failures = 0;
+                    lastProblem = null;
+                    ctx.latest().readError(null);
+                    continue;
                 }
+                case WATCH_AFRESH -> {
+                    LOG.debug("watch expired, watching the node afresh node={}", node);
+                    rv = null;
+                    continue;
+                }
+                default -> failures++;
             }
+            Instant now = ctx.now();
+            // Plain exponential backoff here, not the remover's quicker outage share: the GET below
+            // already bounds how stale the view gets, and the remover retries its own PATCH.
+            Duration backoff = failure == null ? ctx.retry().backoff(failures)
+                    : ctx.retry().afterFailure(failure, failures, null).remaining(failure,
+                            Duration.between(attemptStart, now));
+            // A GET that failed is still due: it stays asked for until one succeeds.
+            BackOff b = WatchStep.backOff(get || next == Next.BACK_OFF_AND_GET, backoff,
+                    Duration.between(now, lastGet.plus(RELIST_WHILE_FAILING)), !lastGet.equals(Instant.MIN));
+            get = b.get();
             if (failure != null) {
-                lastError = failure.code() + ": " + failure.getMessage();
-            } else if ("watch-ended-early".equals(problem)) {
-                lastError = "the watch ended at once without events";
+                ctx.latest().readError(failure.code() + ": " + failure.getMessage());
+            } else if (ended == Ended.ENDED_EARLY) {
+                ctx.latest().readError("the watch ended at once without events");
             }
-            logProblem(problem, delay);
+            logProblem(failure != null ? failure.code() : ended == Ended.ENDED_EARLY ? "watch-ended-early"
+                    : "bad-answer", b.delay());
             try {
-                sleeper.sleep(delay);
+                ctx.sleeper().sleep(b.delay());
             } catch (InterruptedException e) {
                 return;
             }
         }
     }
 
+    /** One watch; a watch from the node as it is now has a {@link SilenceProbe} beside it. */
+    private String watch(String rv, Duration timeout, long seen) throws ApiFailure, InterruptedException {
+        SilenceProbe probe = rv == null
+                ? SilenceProbe.start(node, firstEventGrace, () -> !stopped && delivered == seen, this::probe) : null;
+        try {
+            return ctx.api().watch(node, rv, timeout, probe == null ? () -> { } : probe::opened, this::delivered);
+        } finally {
+            if (probe != null) {
+                probe.end();
+            }
+        }
+    }
+
+    /** The silence probe's GET; true when the probe is over. A 404 here is the clear "nodes X not found". */
+    private boolean probe(Duration nextIn) {
+        LOG.debug("the watch has shown no node within the grace, reading it node={} grace={}", node,
+                firstEventGrace.toMillis() + "ms");
+        try {
+            lastGet = ctx.now();
+            ctx.latest().offer(ctx.api().get(node));
+            return true;
+        } catch (ApiFailure f) {
+            if (stopped) {
+                return true; // the client was closed under the GET: nothing to report
+            }
+            ctx.latest().readError(f.code() + ": " + f.getMessage());
+            logProblem(f.code(), nextIn);
+        } catch (RuntimeException e) {
+            ctx.latest().readError(String.valueOf(e));
+            logProblem("bad-answer", nextIn);
+        }
+        return false;
+    }
+
     private void delivered(NodeSnapshot s) {
         delivered++; // only the tracker's thread writes it
-        offer(s);
+        ctx.latest().offer(s);
     }
 
     private void logProblem(String problem, Duration retryIn) {
         if (!problem.equals(lastProblem)) {
             LOG.warn("cannot read or watch the node, retrying node={} code={} retry_in={} error={}", node,
-                    problem, retryIn.toMillis() + "ms", Fields.quote(lastError));
+                    problem, retryIn.toMillis() + "ms", Fields.quote(ctx.latest().readError()));
             lastProblem = problem;
-        }
-    }
-
-    /**
-     * Looks for the node with a GET while a watch started without a resourceVersion has shown nothing for
-     * {@link #FIRST_EVENT_GRACE} after the apiserver accepted it, then every {@link #RELIST_WHILE_FAILING}
-     * (as the loop reads a node it cannot watch); ends when the watch shows the node, a GET reads it, or
-     * the watch ends. On a virtual thread of its own, because the watch blocks the tracker's thread.
-     *
-     * <p>Why the grace starts when the watch is accepted, not when it is sent: an apiserver that has
-     * accepted the watch sends an existing node at once, so silence after that says the node is missing;
-     * silence before it only says the apiserver is busy, when a GET would add to its load. Counted from the
-     * send, 3860 of 5000 nodes booting at once made that GET on the benchmark's apiserver.
-     */
-    private static final class SilenceProbe implements Runnable {
-        private final NodeTracker t;
-        private final long seen;
-        private boolean over; // guarded by this
-        private boolean accepted; // guarded by this
-
-        private SilenceProbe(NodeTracker t, long seen) {
-            this.t = t;
-            this.seen = seen;
-        }
-
-        static SilenceProbe start(NodeTracker t, long seen) {
-            SilenceProbe p = new SilenceProbe(t, seen);
-            Thread.ofVirtual().name("node-probe-" + t.node).start(p);
-            return p;
-        }
-
-        synchronized void end() {
-            over = true;
-            notifyAll();
-        }
-
-        synchronized void opened() {
-            accepted = true;
-            notifyAll();
-        }
-
-        /** Waits until the apiserver accepted the watch; false if it ended or showed the node first. */
-        private synchronized boolean awaitAccepted() throws InterruptedException {
-            while (!accepted && !over && !t.stopped && t.delivered == seen) {
-                wait(1_000); // a delivered state does not notify this monitor: looked at every second
-            }
-            return accepted && !over && !t.stopped && t.delivered == seen;
-        }
-
-        /** Waits {@code max}; true if the watch is still on and has still shown nothing then. */
-        private synchronized boolean silentFor(Duration max) throws InterruptedException {
-            long deadline = System.nanoTime() + max.toNanos();
-            while (!over && !t.stopped && t.delivered == seen) {
-                long left = deadline - System.nanoTime();
-                if (left <= 0) {
-                    return true;
-                }
-                // A delivered state does not notify this monitor: it is seen here at the deadline at the
-                // latest, and then no GET is made.
-                wait(left / 1_000_000, (int) (left % 1_000_000));
-            }
-            return false;
-        }
-
-        @Override
-        public void run() {
-            try {
-                if (!awaitAccepted()) {
-                    return;
-                }
-                Duration wait = t.firstEventGrace;
-                while (silentFor(wait)) {
-                    wait = RELIST_WHILE_FAILING;
-                    LOG.debug("the watch has shown no node within the grace, reading it node={} grace={}", t.node,
-                            t.firstEventGrace.toMillis() + "ms");
-                    try {
-                        t.lastGet = t.clock.instant();
-                        t.offer(t.api.get(t.node));
-                        return; // the node exists; the watch goes on as any other
-                    } catch (ApiFailure f) {
-                        if (t.stopped) {
-                            return; // the client was closed under the GET: nothing to report
-                        }
-                        // A 404 here is the clear "nodes X not found" that a wrong node name deserves.
-                        t.lastError = f.code() + ": " + f.getMessage();
-                        t.logProblem(f.code(), wait);
-                    } catch (RuntimeException e) {
-                        t.lastError = String.valueOf(e);
-                        t.logProblem("bad-answer", wait);
-                    }
-                }
-            } catch (InterruptedException e) {
-                // the agent is closing
-            }
         }
     }
 
     void stop() {
         stopped = true;
-    }
-
-    /**
-     * Records a state of the node unless an equal or newer one is known, and returns its view (the plan
-     * is computed here, once per snapshot). Resource versions are opaque, but for one object they are
-     * etcd revisions and grow; when one does not parse as a number, the newest arrival wins.
-     */
-    NodeView offer(NodeSnapshot s) {
-        NodeView view = new NodeView(s, Taints.plan(s.taints(), selectors));
-        boolean first;
-        synchronized (lock) {
-            if (latest != null && !isNewer(s.resourceVersion(), latest.node().resourceVersion())) {
-                return view;
-            }
-            first = latest == null;
-            latest = view;
-        }
-        if (first) {
-            // The node is known: credentials, TLS and RBAC work (the benchmark times start-up to this line).
-            LOG.info("node read, watching it node={} taints={}", node, s.taints().size());
-        }
-        changes.signal();
-        return view;
-    }
-
-    static boolean isNewer(String candidate, String known) {
-        try {
-            return Long.parseLong(candidate) > Long.parseLong(known);
-        } catch (NumberFormatException e) {
-            return !candidate.equals(known);
-        }
-    }
-
-    /** The latest known state, or {@code null} before the node was first seen (on the watch or by a GET). */
-    NodeView latest() {
-        synchronized (lock) {
-            return latest;
-        }
-    }
-
-    /** What the last failed read or watch said, or {@code null} while reading works. */
-    String lastError() {
-        return lastError;
     }
 }

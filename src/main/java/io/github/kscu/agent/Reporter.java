@@ -1,16 +1,13 @@
 package io.github.kscu.agent;
 
 import io.github.kscu.config.Settings;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
 import io.github.kscu.kube.ApiFailure;
-import io.github.kscu.kube.NodeApi;
 import io.github.kscu.kube.NodeApi.NodeEvent;
 import io.github.kscu.kube.RetryPolicy;
 import io.github.kscu.log.Fields;
+import io.github.kscu.report.Reason;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.function.Supplier;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
 
@@ -31,26 +28,16 @@ final class Reporter {
     /** The certificate can be valid before the node was first read: wait this long for its uid. */
     private static final Duration UID_WAIT = Duration.ofSeconds(10);
 
+    private final NodeContext ctx;
     private final String node;
-    private final NodeApi api;
-    private final Metrics metrics;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Supplier<NodeView> latest;
-    private final Changes changes;
     /** False where the apiserver refuses Events about a Node (see {@link Settings#postsNodeEvents()}). */
     private final boolean posts;
     private volatile boolean closed;
 
-    Reporter(String node, NodeApi api, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Supplier<NodeView> latest,
-            Changes changes, boolean posts) {
-        this.node = node;
-        this.api = api;
-        this.metrics = metrics;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.latest = latest;
-        this.changes = changes;
+    /** Built by the {@link NodeContext} it belongs to, which it reads only once its fields are set. */
+    Reporter(NodeContext ctx, boolean posts) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.posts = posts;
     }
 
@@ -62,7 +49,7 @@ final class Reporter {
 
     /** Logs and counts, without an Event. */
     void record(Reason reason, String note) {
-        metrics.outcome(reason);
+        ctx.metrics().outcome(reason);
         if ("Warning".equals(reason.eventType())) {
             LOG.warn("{} node={} reason={}", note, node, reason);
         } else {
@@ -95,17 +82,17 @@ final class Reporter {
         NodeEvent event = new NodeEvent(node, nodeUid(), reason.eventType(), reason.value(), reason.action(), note);
         for (int attempt = 1; ; attempt++) {
             try {
-                api.createEvent(event);
+                ctx.api().createEvent(event);
                 return;
             } catch (ApiFailure f) {
-                Optional<Duration> again = closed ? Optional.empty() : retry.afterEventFailure(f, attempt);
+                Optional<Duration> again = closed ? Optional.empty() : ctx.retry().afterEventFailure(f, attempt);
                 if (again.isEmpty()) {
                     LOG.warn("could not record Event node={} reason={} code={} error={}", node, event.reason(),
                             f.code(), Fields.quote(f.getMessage()));
                     return;
                 }
                 try {
-                    sleeper.sleep(again.get());
+                    ctx.sleeper().sleep(again.get());
                 } catch (InterruptedException e) {
                     return;
                 }
@@ -116,15 +103,15 @@ final class Reporter {
     /** The Node's uid links the Event to it in {@code kubectl describe node}; null if it is not known soon. */
     private String nodeUid() {
         long deadline = System.nanoTime() + UID_WAIT.toNanos();
-        long seen = changes.version();
-        NodeView view = latest.get();
+        long seen = ctx.changes().version();
+        NodeView view = ctx.latest().get();
         while (view == null && System.nanoTime() < deadline && !closed) {
             try {
-                seen = changes.await(seen, Duration.ofNanos(deadline - System.nanoTime()));
+                seen = ctx.changes().await(seen, Duration.ofNanos(deadline - System.nanoTime()));
             } catch (InterruptedException e) {
                 return null;
             }
-            view = latest.get();
+            view = ctx.latest().get();
         }
         return view == null ? null : view.node().uid();
     }

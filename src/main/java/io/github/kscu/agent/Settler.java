@@ -1,9 +1,7 @@
 package io.github.kscu.agent;
 
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
-import io.github.kscu.kube.RetryPolicy;
-import java.time.Clock;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -18,51 +16,38 @@ final class Settler {
     static final Duration FIGHT_MEMORY = Duration.ofMinutes(5);
     private static final Duration MAX_WAIT = Duration.ofMinutes(1);
 
-    private final NodeTracker tracker;
+    private final NodeContext ctx;
     private final TaintRemover remover;
-    private final Changes changes;
-    private final Reporter reporter;
-    private final StateRecorder state;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Clock clock;
 
-    Settler(NodeTracker tracker, TaintRemover remover, Changes changes, Reporter reporter, StateRecorder state,
-            RetryPolicy retry, Sleeper sleeper, Clock clock) {
-        this.tracker = tracker;
+    Settler(NodeContext ctx, TaintRemover remover) {
+        this.ctx = ctx;
         this.remover = remover;
-        this.changes = changes;
-        this.reporter = reporter;
-        this.state = state;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.clock = clock;
     }
 
     /** Returns when the window ({@code null}: none, continuous mode) is over. */
     void settle(Duration window) throws InterruptedException {
-        Instant end = window == null ? null : clock.instant().plus(window);
-        state.set(State.SETTLING);
-        long seen = changes.version();
+        Instant end = window == null ? null : ctx.now().plus(window);
+        ctx.state().set(State.SETTLING);
+        long seen = ctx.changes().version();
         int readds = 0;
-        Instant lastRemoval = clock.instant();
-        while (end == null || clock.instant().isBefore(end)) {
-            Duration wait = end == null ? MAX_WAIT : min(Duration.between(clock.instant(), end), MAX_WAIT);
-            seen = changes.await(seen, wait.isPositive() ? wait : Duration.ofMillis(1));
-            NodeView view = tracker.latest();
+        Instant lastRemoval = ctx.now();
+        while (end == null || ctx.now().isBefore(end)) {
+            Duration wait = end == null ? MAX_WAIT : min(Duration.between(ctx.now(), end), MAX_WAIT);
+            seen = ctx.changes().await(seen, wait.isPositive() ? wait : Duration.ofMillis(1));
+            NodeView view = ctx.latest().get();
             if (view == null || view.plan().clean()) {
                 continue;
             }
-            readds = Duration.between(lastRemoval, clock.instant()).compareTo(FIGHT_MEMORY) > 0 ? 1 : readds + 1;
-            reporter.report(Reason.STARTUP_TAINT_READDED, "Startup taint " + view.plan().describeToRemove()
+            readds = Duration.between(lastRemoval, ctx.now()).compareTo(FIGHT_MEMORY) > 0 ? 1 : readds + 1;
+            ctx.reporter().report(Reason.STARTUP_TAINT_READDED, "Startup taint " + view.plan().describeToRemove()
                     + " was added again; removing it");
             if (readds > 1) {
-                sleeper.sleep(retry.backoff(readds - 1));
+                ctx.sleeper().sleep(ctx.retry().backoff(readds - 1));
             }
-            remover.remove(true, clock.instant());
-            lastRemoval = clock.instant();
-            state.set(State.SETTLING);
-            seen = changes.version();
+            remover.remove(true, ctx.now());
+            lastRemoval = ctx.now();
+            ctx.state().set(State.SETTLING);
+            seen = ctx.changes().version();
         }
     }
 

@@ -1,16 +1,14 @@
 package io.github.kscu.agent;
 
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
+import io.github.kscu.agent.RemovalStep.Action;
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.kube.HttpNodeApi;
-import io.github.kscu.kube.NodeApi;
 import io.github.kscu.kube.NodeSnapshot;
 import io.github.kscu.kube.RetryPolicy;
 import io.github.kscu.log.Fields;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import io.github.kscu.taint.Taints;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import org.tinylog.Logger;
@@ -18,8 +16,8 @@ import org.tinylog.TaggedLogger;
 
 /**
  * Removes the configured taints from one node and does not return before the server confirmed it. The
- * decisions (which taints go, what a status code means) are pure functions elsewhere; this class
- * sequences them against the API.
+ * decisions (which taints go, what a status code means, what to do next: {@link RemovalStep}) are pure
+ * functions elsewhere; this class sequences them against the API.
  *
  * <ul>
  *   <li>Patches from the tracker's latest view; a fresh GET only after a failure says it is stale.</li>
@@ -32,35 +30,39 @@ import org.tinylog.TaggedLogger;
 final class TaintRemover {
     private static final TaggedLogger LOG = Logger.tag("taint");
 
+    private final NodeContext ctx;
     private final String node;
-    private final NodeApi api;
-    private final NodeTracker tracker;
     private final CertWait certWait;
-    private final Changes changes;
-    private final Reporter reporter;
-    private final StateRecorder state;
-    private final Metrics metrics;
-    private final RetryPolicy retry;
-    private final Sleeper sleeper;
-    private final Clock clock;
     private final Duration slowAfter;
     /** ServingCertificateReady was posted while waiting on Karpenter: once per agent is enough. */
     private boolean readyPosted;
 
-    TaintRemover(String node, NodeApi api, NodeTracker tracker, CertWait certWait, Changes changes, Reporter reporter,
-            StateRecorder state, Metrics metrics, RetryPolicy retry, Sleeper sleeper, Clock clock, Duration slowAfter) {
-        this.node = node;
-        this.api = api;
-        this.tracker = tracker;
+    TaintRemover(NodeContext ctx, CertWait certWait, Duration slowAfter) {
+        this.ctx = ctx;
+        this.node = ctx.node();
         this.certWait = certWait;
-        this.changes = changes;
-        this.reporter = reporter;
-        this.state = state;
-        this.metrics = metrics;
-        this.retry = retry;
-        this.sleeper = sleeper;
-        this.clock = clock;
         this.slowAfter = slowAfter;
+    }
+
+    /** One removal's progress, from its start to the read-back. */
+    private static final class Progress {
+        Instant start; // reset after a wait for the certificate, which has its own timeout
+        boolean slowReported;
+        boolean gateLogged;
+        boolean stale; // the view is known to be out of date: GET before patching
+        int failures;
+        Instant failingSince;
+        int contested;
+        int attempts;
+        String lastProblem;
+        String removed; // what our last successful PATCH removed
+        // What a PATCH without an answer tried to remove: written by the apiserver after our timeout, the
+        // retry's test op then fails and the re-read finds the taint gone. Still our removal, and reported.
+        String unanswered;
+
+        Progress(Instant start) {
+            this.start = start;
+        }
     }
 
     /**
@@ -71,106 +73,107 @@ final class TaintRemover {
      * @param since when the certificate became usable (or the taint came back), for the latency metric
      */
     void remove(boolean again, Instant since) throws InterruptedException {
-        Instant start = clock.instant(); // reset after a wait for the certificate, which has its own timeout
-        boolean slowReported = false;
-        boolean gateLogged = false;
-        boolean stale = false; // the tracker's view is known to be out of date: GET before patching
-        int failures = 0;
-        int contested = 0;
-        int attempts = 0;
-        Instant failingSince = null;
-        String lastProblem = null;
-        String removed = null; // what our last successful PATCH removed
-        // What a PATCH without an answer tried to remove: written by the apiserver after our timeout, the
-        // retry's test op then fails and the re-read finds the taint gone. Still our removal, and reported.
-        String unanswered = null;
-        state.set(State.REMOVING_TAINT);
+        Progress p = new Progress(ctx.now());
+        ctx.state().set(State.REMOVING_TAINT);
         while (true) {
-            if (!slowReported && Duration.between(start, clock.instant()).compareTo(slowAfter) >= 0) {
-                slowReported = true;
-                String error = lastProblem != null ? lastProblem : tracker.lastError();
-                reporter.report(Reason.TAINT_REMOVAL_SLOW, "Startup taint still present after "
-                        + Duration.between(start, clock.instant()).toSeconds() + "s (last error: "
-                        + (error == null ? "none" : error) + "); still trying");
-            }
-            long seen = changes.version();
-            NodeView view = tracker.latest();
-            Instant attemptStart = clock.instant();
+            long seen = ctx.changes().version();
+            NodeView view = ctx.latest().get();
+            Instant attemptStart = ctx.now();
             String sending = null;
             try {
-                if (stale) {
-                    view = tracker.offer(api.get(node));
-                    stale = false;
-                }
-                if (view == null) {
-                    // The tracker is still trying its first GET (and logs why it fails); wait for it.
-                    changes.await(seen, untilSlow(start, slowReported));
-                    continue;
-                }
-                if (view.plan().clean()) {
-                    if (attempts == 0 && !again) {
-                        LOG.info("no configured taint on the node, nothing to remove node={}", node);
+                boolean slowDue = !p.slowReported && Duration.between(p.start, ctx.now()).compareTo(slowAfter) >= 0;
+                Action action = RemovalStep.next(view == null ? null : view.plan(), p.stale, certWait.permitsRemoval(),
+                        slowDue);
+                switch (action) {
+                    case REPORT_SLOW -> reportSlow(p);
+                    case GET -> {
+                        ctx.latest().offer(ctx.api().get(node));
+                        p.stale = false;
                     }
-                    done(removed != null ? removed : unanswered, again, since, attempts);
-                    return;
-                }
-                if (!certWait.permitsRemoval()) {
-                    state.set(State.WAITING_FOR_CERT);
-                    LOG.info("not removing the taint while the serving certificate is not valid node={} detail={}",
-                            node, Fields.quote(certWait.describeProblem()));
-                    certWait.await();
-                    start = clock.instant();
-                    state.set(State.REMOVING_TAINT);
-                    continue;
-                }
-                if (view.plan().gated()) {
-                    if (!gateLogged) {
-                        LOG.info("waiting for Karpenter to register the node before removing the taint node={} "
-                                + "blocking_taint={}", node, Taints.KARPENTER_UNREGISTERED);
-                        gateLogged = true;
-                        readyWhileGated();
+                    case WAIT_FOR_NODE -> ctx.changes().await(seen, untilSlow(p)); // the tracker logs why
+                    case DONE -> {
+                        if (p.attempts == 0 && !again) {
+                            LOG.info("no configured taint on the node, nothing to remove node={}", node);
+                        }
+                        done(p.removed != null ? p.removed : p.unanswered, again, since, p.attempts);
+                        return;
                     }
-                    state.set(State.WAITING_FOR_KARPENTER);
-                    changes.await(seen, untilSlow(start, slowReported));
-                    continue;
+                    case WAIT_FOR_CERT -> {
+                        ctx.state().set(State.WAITING_FOR_CERT);
+                        LOG.info("not removing the taint while the serving certificate is not valid node={} detail={}",
+                                node, Fields.quote(certWait.describeProblem()));
+                        certWait.await();
+                        p.start = ctx.now();
+                        ctx.state().set(State.REMOVING_TAINT);
+                    }
+                    case WAIT_FOR_GATE -> {
+                        if (!p.gateLogged) {
+                            LOG.info("waiting for Karpenter to register the node before removing the taint node={} "
+                                    + "blocking_taint={}", node, Taints.KARPENTER_UNREGISTERED);
+                            p.gateLogged = true;
+                            readyWhileGated();
+                        }
+                        ctx.state().set(State.WAITING_FOR_KARPENTER);
+                        ctx.changes().await(seen, untilSlow(p));
+                    }
+                    case PATCH -> {
+                        sending = view.plan().describeToRemove();
+                        NodeView answer = patch(view, p);
+                        p.removed = sending;
+                        if (RemovalStep.afterPatch(answer.plan()) == Action.DONE) {
+                            done(p.removed, again, since, p.attempts);
+                            return;
+                        }
+                        p.contested++;
+                        Duration delay = ctx.retry().backoff(p.contested);
+                        contested(answer, p.contested, delay);
+                        ctx.sleeper().sleep(delay);
+                    }
+                    case BACK_OFF_CONTESTED -> throw new IllegalStateException("only after a PATCH");
                 }
-                state.set(State.REMOVING_TAINT);
-                attempts++;
-                sending = view.plan().describeToRemove();
-                NodeView patched = tracker.offer(api.patchTaints(node, view.node().taints(), view.plan().remaining()));
-                // The PATCH answer is the stored object: it is the read-back, no extra GET needed.
-                failures = 0;
-                failingSince = null;
-                removed = sending;
-                if (patched.plan().clean()) {
-                    done(removed, again, since, attempts);
-                    return;
-                }
-                contested++;
-                Duration delay = retry.backoff(contested);
-                contested(patched, contested, delay);
-                sleeper.sleep(delay);
             } catch (ApiFailure f) {
-                failures++;
-                failingSince = failingSince == null ? clock.instant() : failingSince;
-                if (sending != null && (f.status() == ApiFailure.NO_RESPONSE || f.status() >= 500)) {
-                    unanswered = sending;
-                }
-                RetryPolicy.Decision d = retry.afterFailure(f, failures, Duration.between(failingSince, clock.instant()));
-                Duration delay = d.remaining(f, Duration.between(attemptStart, clock.instant()));
-                lastProblem = f.code() + ": " + f.getMessage();
-                stale = d.refetch();
-                String line = "taint removal failed, retrying node={} code={} attempt={} retry_in={} error={}";
-                Object[] args = {node, f.code(), failures, delay.toMillis() + "ms", Fields.quote(f.getMessage())};
-                if (d.delay().isZero()) {
-                    LOG.debug(line, args); // a lost race with another writer: routine, retried at once
-                } else {
-                    LOG.warn(line, args);
-                }
-                if (delay.isPositive()) {
-                    sleeper.sleep(delay);
-                }
+                failed(p, f, sending, attemptStart);
             }
+        }
+    }
+
+    /** The PATCH, from the view; its answer is the stored object, the read-back. */
+    private NodeView patch(NodeView view, Progress p) throws ApiFailure {
+        ctx.state().set(State.REMOVING_TAINT);
+        p.attempts++;
+        NodeView answer = ctx.latest().offer(ctx.api().patchTaints(node, view.node().taints(), view.plan().remaining()));
+        p.failures = 0;
+        p.failingSince = null;
+        return answer;
+    }
+
+    private void reportSlow(Progress p) {
+        p.slowReported = true;
+        String error = p.lastProblem != null ? p.lastProblem : ctx.latest().readError();
+        ctx.reporter().report(Reason.TAINT_REMOVAL_SLOW, "Startup taint still present after "
+                + Duration.between(p.start, ctx.now()).toSeconds() + "s (last error: "
+                + (error == null ? "none" : error) + "); still trying");
+    }
+
+    private void failed(Progress p, ApiFailure f, String sending, Instant attemptStart) throws InterruptedException {
+        p.failures++;
+        p.failingSince = p.failingSince == null ? ctx.now() : p.failingSince;
+        if (sending != null && (f.status() == ApiFailure.NO_RESPONSE || f.status() >= 500)) {
+            p.unanswered = sending;
+        }
+        RetryPolicy.Decision d = ctx.retry().afterFailure(f, p.failures, Duration.between(p.failingSince, ctx.now()));
+        Duration delay = d.remaining(f, Duration.between(attemptStart, ctx.now()));
+        p.lastProblem = f.code() + ": " + f.getMessage();
+        p.stale = d.refetch();
+        String line = "taint removal failed, retrying node={} code={} attempt={} retry_in={} error={}";
+        Object[] args = {node, f.code(), p.failures, delay.toMillis() + "ms", Fields.quote(f.getMessage())};
+        if (d.delay().isZero()) {
+            LOG.debug(line, args); // a lost race with another writer: routine, retried at once
+        } else {
+            LOG.warn(line, args);
+        }
+        if (delay.isPositive()) {
+            ctx.sleeper().sleep(delay);
         }
     }
 
@@ -182,7 +185,7 @@ final class TaintRemover {
         LOG.info("taint is back in the PATCH answer, removing again after a backoff node={} attempt={} retry_in={} "
                 + "writer={}", node, times, delay.toMillis() + "ms", Fields.quote(who));
         if (times == 1) {
-            reporter.report(Reason.STARTUP_TAINT_CONTESTED, "Startup taint " + patched.plan().describeToRemove()
+            ctx.reporter().report(Reason.STARTUP_TAINT_CONTESTED, "Startup taint " + patched.plan().describeToRemove()
                     + " was back in the answer to our PATCH: " + who + " re-adds it; retrying with backoff up to "
                     + RetryPolicy.CAP.toSeconds() + "s");
         }
@@ -202,7 +205,7 @@ final class TaintRemover {
             return; // --skip-cert-check: no certificate to speak of
         }
         readyPosted = true;
-        reporter.post(Reason.SERVING_CERTIFICATE_READY, "Kubelet " + cert + "; waiting for Karpenter to register"
+        ctx.reporter().post(Reason.SERVING_CERTIFICATE_READY, "Kubelet " + cert + "; waiting for Karpenter to register"
                 + " the node (" + Taints.KARPENTER_UNREGISTERED + ") before removing the startup taint");
     }
 
@@ -214,21 +217,21 @@ final class TaintRemover {
         if (removed == null) {
             return;
         }
-        Duration took = Duration.between(since, clock.instant());
+        Duration took = Duration.between(since, ctx.now());
         if (!again) {
-            metrics.certToUntaint(took);
+            ctx.metrics().certToUntaint(took);
         }
         String cert = certWait.describeCertificate();
-        reporter.report(Reason.STARTUP_TAINT_REMOVED, "Removed " + removed
+        ctx.reporter().report(Reason.STARTUP_TAINT_REMOVED, "Removed " + removed
                 + (again ? " again" : "") + " after " + took.toMillis() + "ms (" + attempts + " patch"
                 + (attempts == 1 ? "" : "es") + ")" + (cert == null ? "" : "; " + cert));
     }
 
-    private Duration untilSlow(Instant start, boolean slowReported) {
-        if (slowReported) {
+    private Duration untilSlow(Progress p) {
+        if (p.slowReported) {
             return Duration.ofMinutes(1);
         }
-        Duration left = slowAfter.minus(Duration.between(start, clock.instant()));
+        Duration left = slowAfter.minus(Duration.between(p.start, ctx.now()));
         return left.isNegative() || left.isZero() ? Duration.ofMillis(1) : left;
     }
 }

@@ -8,16 +8,14 @@ import io.github.kscu.config.InvalidSettingException;
 import io.github.kscu.config.ListenAddress;
 import io.github.kscu.config.Setting;
 import io.github.kscu.config.Settings;
-import io.github.kscu.health.Metrics;
 import io.github.kscu.kube.HttpNodeApi;
 import io.github.kscu.kube.KubeClients;
 import io.github.kscu.kube.NodeApi;
-import io.github.kscu.kube.RetryPolicy;
+import io.github.kscu.report.Metrics;
 import io.kubernetes.client.openapi.ApiClient;
 import java.io.IOException;
 import java.security.GeneralSecurityException;
 import java.time.Clock;
-import java.util.random.RandomGenerator;
 
 /**
  * The one place where an {@link Agent} is put together, for {@code Main}, the integration tests and the
@@ -41,38 +39,23 @@ public final class Wiring {
 
     /** An agent on a shared API client (many agents in one JVM share one connection pool). */
     public static Agent agent(Settings settings, ApiClient client) throws InvalidSettingException {
-        Clock clock = Clock.systemUTC();
-        Metrics metrics = new Metrics(clock::instant);
-        return agent(settings, new HttpNodeApi(client, metrics::request, settings.eventNamespace()), certSource(settings, clock), metrics, clock,
-                RandomGenerator.getDefault(), Sleeper.REAL);
+        Timing timing = Timing.real();
+        Metrics metrics = new Metrics(timing.clock()::instant);
+        return agent(settings, new HttpNodeApi(client, metrics::request, settings.eventNamespace()),
+                certSource(settings, timing.clock()), metrics, timing);
     }
 
     /** Every collaborator given, for tests. {@code source} is ignored with {@code --skip-cert-check}. */
-    static Agent agent(Settings s, NodeApi api, CertSource source, Metrics metrics, Clock clock,
-            RandomGenerator random, Sleeper sleeper) {
-        String node = s.nodeName();
-        RetryPolicy retry = new RetryPolicy(random);
-        Changes changes = new Changes();
-        StateRecorder state = new StateRecorder(node, metrics);
-        NodeTracker tracker = new NodeTracker(node, api, s.taints(), retry, sleeper, clock, random, changes,
-                NodeTracker.FIRST_EVENT_GRACE);
-        Reporter reporter = new Reporter(node, api, metrics, retry, sleeper, tracker::latest, changes,
-                s.postsNodeEvents());
-        boolean failOpen = s.onCertTimeout() == Settings.OnCertTimeout.REMOVE_TAINT;
-        CertWatch watch = s.skipCertCheck() || source == null ? null : new CertWatch(node, source,
-                s.certCheckInterval(), s.certCheckDuration(), failOpen, changes, reporter, metrics, clock);
-        CertWait wait = new CertWait(watch, s.onCertTimeout(), changes, clock);
-        TaintRemover remover = new TaintRemover(node, api, tracker, wait, changes, reporter, state, metrics, retry,
-                sleeper, clock, s.taintWatcherDuration());
-        Settler settler = new Settler(tracker, remover, changes, reporter, state, retry, sleeper, clock);
-        AdmissionCheck admission = new AdmissionCheck(node, api, s.admissionPolicyCheck(), s.conditionReport().reports(),
-                reporter, state, metrics, retry, sleeper, clock, random);
+    static Agent agent(Settings s, NodeApi api, CertSource source, Metrics metrics, Timing timing) {
+        NodeContext ctx = new NodeContext(s, api, metrics, timing);
+        CertWatch watch = s.skipCertCheck() || source == null ? null : new CertWatch(ctx, source, s);
+        CertWait wait = new CertWait(ctx, watch, s.onCertTimeout());
+        TaintRemover remover = new TaintRemover(ctx, wait, s.taintWatcherDuration());
         ConditionReporter condition = watch == null || !s.conditionReport().reports() ? null
-                : new ConditionReporter(node, api, watch, tracker, changes, reporter, retry, sleeper, clock, random,
-                        s.startupJitter());
-        AutoCloseable closeApi = api instanceof AutoCloseable c ? c : () -> { };
-        return new Agent(new Agent.Parts(s, tracker, watch, wait, condition, admission, remover, settler, reporter, state, metrics,
-                closeApi, clock, random, sleeper));
+                : new ConditionReporter(ctx, watch, s.startupJitter());
+        return new Agent(s, ctx, new Agent.Watches(new NodeTracker(ctx, NodeTracker.FIRST_EVENT_GRACE), watch, condition),
+                new Agent.Steps(new AdmissionCheck(ctx, s.admissionPolicyCheck(), s.conditionReport().reports()), wait,
+                        remover, new Settler(ctx, remover)));
     }
 
     /** The certificate source the settings name, or {@code null} with {@code --skip-cert-check}. */

@@ -1,8 +1,8 @@
 package io.github.kscu.condition;
 
 import io.github.kscu.cert.CertCheck;
-import io.github.kscu.health.Reason;
 import io.github.kscu.kube.NodeCondition;
+import io.github.kscu.report.Reason;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;

@@ -6,13 +6,14 @@ import static org.awaitility.Awaitility.await;
 
 import io.github.kscu.cert.CertCheck;
 import io.github.kscu.config.Settings;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.kube.NodeCondition;
+import io.github.kscu.report.Metrics;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import io.github.kscu.taint.Taint;
 import io.github.kscu.taint.Taints;
+import io.github.kscu.testing.Counts;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -62,7 +63,7 @@ class AgentTest {
 
     private Agent start(Settings s, FakeNodeApi fake, FakeCertSource cert, Clock clock) {
         api = fake;
-        agent = Wiring.agent(s, fake, cert, new Metrics(clock::instant), clock, new SplittableRandom(1), sleeper);
+        agent = Wiring.agent(s, fake, cert, new Metrics(clock::instant), new Timing(clock, sleeper, new SplittableRandom(1)));
         return agent.start();
     }
 
@@ -151,7 +152,7 @@ class AgentTest {
         CertCheck.Valid valid = (CertCheck.Valid) cert.check();
         assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OURS + ":NoSchedule after ")
                 .contains("(1 patch); serving certificate CN=system:node:n valid until " + valid.notAfter());
-        assertThat(agent.metrics().outcomes(Reason.SERVING_CERTIFICATE_READY)).isEqualTo(1);
+        assertThat(Counts.outcomes(agent.metrics(), Reason.SERVING_CERTIFICATE_READY)).isEqualTo(1);
     }
 
     @Test
@@ -204,7 +205,7 @@ class AgentTest {
         assertThat(fake.taints()).isEmpty();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintRemoved"));
         assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OUR_TAINT.key());
-        assertThat(agent.metrics().outcomes(Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+        assertThat(Counts.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
     }
 
     @Test
@@ -355,7 +356,7 @@ class AgentTest {
         Thread.sleep(300);
         assertThat(fake.taints()).containsExactly(FOREIGN, OUR_TAINT);
         assertThat(fake.calls("watch")).isEqualTo(watches);
-        assertThat(agent.metrics().requests("patch")).isZero(); // the fake does not report to metrics
+        assertThat(Counts.requests(agent.metrics(), "patch")).isZero(); // the fake does not report to metrics
     }
 
     @Test
@@ -469,8 +470,8 @@ class AgentTest {
         FakeNodeApi fake = new FakeNodeApi("n", OUR_TAINT);
         FakeCertSource cert = new FakeCertSource().throwOnAwait(new IllegalStateException("bug in a wait"));
         api = fake;
-        agent = Wiring.agent(settings(), fake, cert, new Metrics(Clock.systemUTC()::instant), Clock.systemUTC(),
-                new SplittableRandom(1), sleeper);
+        agent = Wiring.agent(settings(), fake, cert, new Metrics(Clock.systemUTC()::instant),
+                new Timing(Clock.systemUTC(), sleeper, new SplittableRandom(1)));
         java.util.concurrent.atomic.AtomicReference<Throwable> thrown = new java.util.concurrent.atomic.AtomicReference<>();
         Thread runner = Thread.ofVirtual().start(() -> {
             try {
@@ -495,7 +496,7 @@ class AgentTest {
         assertThat(fake.taints()).isEmpty();
         Thread.sleep(200); // Events are posted in the background
         assertThat(fake.calls("create-event")).isZero();
-        assertThat(agent.metrics().outcomes(Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+        assertThat(Counts.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
     }
 
     @Test
@@ -529,7 +530,7 @@ class AgentTest {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         assertThat(note(Reason.ADMISSION_POLICY_NOT_ENFORCED.value())).contains("ADMISSION_POLICY_CHECK=warn");
-        assertThat(agent.metrics().outcomes(Reason.ADMISSION_POLICY_NOT_ENFORCED)).isEqualTo(1);
+        assertThat(Counts.outcomes(agent.metrics(), Reason.ADMISSION_POLICY_NOT_ENFORCED)).isEqualTo(1);
         assertThat(fake.taints()).isEmpty();
     }
 

@@ -4,18 +4,20 @@ import static io.github.kscu.agent.FakeNodeApi.taint;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.github.kscu.config.InvalidSettingException;
+import io.github.kscu.config.Settings;
 import io.github.kscu.kube.ApiFailure;
 import io.github.kscu.kube.NodeApi;
 import io.github.kscu.kube.NodeSnapshot;
-import io.github.kscu.kube.RetryPolicy;
+import io.github.kscu.report.Metrics;
 import io.github.kscu.taint.Taint;
-import io.github.kscu.taint.TaintSelector;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -33,12 +35,25 @@ class NodeTrackerTest {
     private final List<Instant> watches = new CopyOnWriteArrayList<>();
     private Thread thread;
     private NodeTracker tracker;
+    private NodeContext context;
 
     @AfterEach
     void stop() throws InterruptedException {
         tracker.stop();
         thread.interrupt();
         thread.join(5_000);
+    }
+
+    /** A tracker of node n that removes {@link #OURS}, as {@link Wiring} builds it. */
+    private NodeTracker tracker(NodeApi api, Timing timing, Duration grace) {
+        Settings settings;
+        try {
+            settings = Settings.fromMap(Map.of("NODE_NAME", "n", "TAINT_KEY", OURS.key()));
+        } catch (InvalidSettingException e) {
+            throw new AssertionError(e);
+        }
+        context = new NodeContext(settings, api, new Metrics(timing.clock()::instant), timing);
+        return new NodeTracker(context, grace);
     }
 
     private void run(FakeNodeApi fake) {
@@ -77,8 +92,7 @@ class NodeTrackerTest {
                 fake.createEvent(event);
             }
         };
-        tracker = new NodeTracker("n", recording, List.of(TaintSelector.parse(OURS.key())),
-                new RetryPolicy(new SplittableRandom(7)), clock::sleep, clock, new SplittableRandom(7), new Changes(),
+        tracker = tracker(recording, new Timing(clock, clock::sleep, new SplittableRandom(7)),
                 NodeTracker.FIRST_EVENT_GRACE);
         thread = Thread.ofVirtual().start(tracker);
         await().atMost(Duration.ofSeconds(20)).until(() -> clock.elapsed().compareTo(RUN_FOR) >= 0);
@@ -94,7 +108,7 @@ class NodeTrackerTest {
         run(fake);
         assertThat(gaps(gets)).isNotEmpty().allSatisfy(g -> assertThat(g).isLessThanOrEqualTo(Duration.ofSeconds(30)));
         assertThat(gets.size()).isGreaterThanOrEqualTo((int) (RUN_FOR.toSeconds() / 30));
-        assertThat(tracker.lastError()).containsAnyOf("403", "503");
+        assertThat(context.latest().readError()).containsAnyOf("403", "503");
         // Backed off, not hammering: ten minutes of failures cost well under one request a second.
         assertThat(gets.size() + watches.size()).isLessThan((int) RUN_FOR.toSeconds() / 4);
     }
@@ -111,9 +125,7 @@ class NodeTrackerTest {
 
     /** On the real clock, for what happens in the first seconds. */
     private void runReal(FakeNodeApi fake, Duration grace) {
-        tracker = new NodeTracker("n", fake, List.of(TaintSelector.parse(OURS.key())),
-                new RetryPolicy(new SplittableRandom(7)), Sleeper.REAL, Clock.systemUTC(), new SplittableRandom(7),
-                new Changes(), grace);
+        tracker = tracker(fake, new Timing(Clock.systemUTC(), Sleeper.REAL, new SplittableRandom(7)), grace);
         thread = Thread.ofVirtual().start(tracker);
     }
 
@@ -121,13 +133,13 @@ class NodeTrackerTest {
     void theWatchAloneReadsTheNodeAndAHealthyOneIsNotInterruptedByGets() throws Exception {
         FakeNodeApi fake = new FakeNodeApi("n", OURS);
         runReal(fake, Duration.ofMillis(200));
-        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> context.latest().get() != null);
         // The watch starts without a resourceVersion, so its first event is the node: no GET before it.
         assertThat(fake.watchedFrom).containsExactly((String) null);
-        assertThat(tracker.latest().node().uid()).isEqualTo("uid-n");
-        assertThat(tracker.latest().node().taints()).containsExactly(OURS);
+        assertThat(context.latest().get().node().uid()).isEqualTo("uid-n");
+        assertThat(context.latest().get().node().taints()).containsExactly(OURS);
         fake.setTaints();
-        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest().plan().clean());
+        await().atMost(Duration.ofSeconds(5)).until(() -> context.latest().get().plan().clean());
         Thread.sleep(400); // past the grace: the node came in time, so no GET looks for it
         assertThat(fake.calls("get")).isZero();
         assertThat(fake.calls("watch")).isEqualTo(1);
@@ -140,16 +152,16 @@ class NodeTrackerTest {
         Thread.sleep(150);
         assertThat(fake.calls("get")).as("GETs within the grace").isZero();
         await().atMost(Duration.ofSeconds(5)).until(() -> fake.calls("get") == 1);
-        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.lastError() != null);
-        assertThat(tracker.lastError()).contains("404", "nodes \"n\" not found");
-        assertThat(tracker.latest()).isNull();
+        await().atMost(Duration.ofSeconds(5)).until(() -> context.latest().readError() != null);
+        assertThat(context.latest().readError()).contains("404", "nodes \"n\" not found");
+        assertThat(context.latest().get()).isNull();
         Thread.sleep(600);
         assertThat(fake.calls("get")).as("GETs a grace later: the next one waits %s", NodeTracker.RELIST_WHILE_FAILING)
                 .isEqualTo(1);
         // The node registers: the watch, still open, shows it.
         fake.create();
-        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
-        assertThat(tracker.latest().node().taints()).containsExactly(OURS);
+        await().atMost(Duration.ofSeconds(5)).until(() -> context.latest().get() != null);
+        assertThat(context.latest().get().node().taints()).containsExactly(OURS);
         assertThat(fake.calls("get")).isEqualTo(1);
         assertThat(fake.calls("watch")).isEqualTo(1);
     }
@@ -159,7 +171,7 @@ class NodeTrackerTest {
         // Busy with a fleet's watches: silence before the watch is accepted says nothing about the node.
         FakeNodeApi fake = new FakeNodeApi("n", OURS).watchAnsweredAfter(Duration.ofMillis(800));
         runReal(fake, Duration.ofMillis(200));
-        await().atMost(Duration.ofSeconds(5)).until(() -> tracker.latest() != null);
+        await().atMost(Duration.ofSeconds(5)).until(() -> context.latest().get() != null);
         Thread.sleep(400); // past the grace after acceptance too
         assertThat(fake.calls("get")).as("GETs while the apiserver was slow to accept the watch").isZero();
         assertThat(fake.calls("watch")).isEqualTo(1);
@@ -171,7 +183,7 @@ class NodeTrackerTest {
         FakeNodeApi fake = new FakeNodeApi("n", OURS).failNext("watch", new ApiFailure(503, null, "watch 503"),
                 new ApiFailure(410, null, "watch error: too old resource version"));
         runReal(fake, Duration.ofMillis(200));
-        await().atMost(Duration.ofSeconds(10)).until(() -> fake.calls("watch") == 3 && tracker.latest() != null);
+        await().atMost(Duration.ofSeconds(10)).until(() -> fake.calls("watch") == 3 && context.latest().get() != null);
         assertThat(fake.watchedFrom).containsExactly(null, "100", null);
         Thread.sleep(400);
         assertThat(fake.calls("get")).isEqualTo(1);

@@ -9,10 +9,11 @@ import io.github.kscu.agent.Agent;
 import io.github.kscu.agent.Wiring;
 import io.github.kscu.cert.KubeletCertSource;
 import io.github.kscu.config.Settings;
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
 import io.github.kscu.kube.KubeClients;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
+import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
 import io.github.kscu.testing.LimitedAgent;
@@ -29,10 +30,10 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Set;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import okhttp3.OkHttpClient;
 import okhttp3.Request;
@@ -290,7 +291,7 @@ public final class Bench {
                 try (Agent agent = Wiring.agent(Settings.fromMap(env), client)) {
                     agent.start();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                    while ((!stage.waiting(agent) || agent.metrics().requests("watch") == 0)
+                    while ((!stage.waiting(agent) || Counts.requests(agent.metrics(), "watch") == 0)
                             && System.nanoTime() < deadline) {
                         Thread.sleep(5);
                     }
@@ -740,7 +741,7 @@ public final class Bench {
         // The admission policy check comes up to a minute after each removal (AdmissionCheck.WARN_SPREAD),
         // after the figure above: wait for it, so that the request counts include it.
         long checked = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (agents.stream().anyMatch(a -> a.metrics().requests("check-policy") == 0) && System.nanoTime() < checked) {
+        while (agents.stream().anyMatch(a -> Counts.requests(a.metrics(), "check-policy") == 0) && System.nanoTime() < checked) {
             Thread.sleep(200);
         }
         long get = 0;
@@ -752,16 +753,16 @@ public final class Bench {
         long throttled = 0;
         for (Agent a : agents) {
             var m = a.metrics();
-            get += m.requests("get");
-            patch += m.requests("patch");
-            watch += m.requests("watch");
+            get += Counts.requests(m, "get");
+            patch += Counts.requests(m, "patch");
+            watch += Counts.requests(m, "watch");
             // This control plane has no admission policy (the agents' tokens are not bound to pods): the
             // check's Warning Event would not be posted where the policy is in force.
-            events += m.requests("create-event") - m.outcomes(Reason.ADMISSION_POLICY_NOT_ENFORCED);
-            checks += m.requests("check-policy");
-            conflicts += m.requests("patch", "409") + m.requests("patch", "422");
+            events += Counts.requests(m, "create-event") - Counts.outcomes(m, Reason.ADMISSION_POLICY_NOT_ENFORCED);
+            checks += Counts.requests(m, "check-policy");
+            conflicts += Counts.requests(m, "patch", "409") + Counts.requests(m, "patch", "422");
             for (String verb : List.of("get", "watch", "patch", "create-event", "check-policy")) {
-                throttled += m.requests(verb, "429");
+                throttled += Counts.requests(m, verb, "429");
             }
             a.close();
         }

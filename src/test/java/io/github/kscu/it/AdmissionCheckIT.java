@@ -5,11 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.kscu.agent.Agent;
-import io.github.kscu.health.Metrics;
-import io.github.kscu.health.Reason;
-import io.github.kscu.health.State;
+import io.github.kscu.report.Metrics;
+import io.github.kscu.report.Reason;
+import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -85,7 +86,7 @@ class AdmissionCheckIT {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(kube.taints("node-in-force")).isEmpty();
         await().atMost(CHECKED).until(() -> "1.0".equals(enforced(agent.metrics())));
-        assertThat(agent.metrics().requests("check-policy", "403")).isEqualTo(1);
+        assertThat(Counts.requests(agent.metrics(), "check-policy", "403")).isEqualTo(1);
         assertThat(kube.eventReasons("node-in-force")).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
     }
 
@@ -115,7 +116,7 @@ class AdmissionCheckIT {
         await().atMost(WAIT).until(() -> kube.eventReasons("node-strict")
                 .contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         Thread.sleep(2000);
-        assertThat(agent.metrics().requests("patch")).isZero();
+        assertThat(Counts.requests(agent.metrics(), "patch")).isZero();
         assertThat(kube.taints("node-strict")).containsExactly(OURS + ":NoSchedule");
         assertThat(kube.eventNote("node-strict", Reason.ADMISSION_POLICY_NOT_ENFORCED.value()))
                 .contains("no taint is removed until it is");

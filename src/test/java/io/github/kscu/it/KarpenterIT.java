@@ -7,7 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.agent.Agent;
-import io.github.kscu.health.State;
+import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.KarpenterStack;

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.github.kscu.agent.Agent;
-import io.github.kscu.health.State;
+import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.FakeKubeletTls;

@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import io.github.kscu.agent.Agent;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,8 +42,8 @@ class LeastPrivilegeIT {
             assertThat(kube.taints(node)).containsExactly("other.io/x:NoSchedule");
             // The Event is posted in the background after the taint is gone: wait for it.
             await().atMost(Duration.ofSeconds(10))
-                    .untilAsserted(() -> assertThat(agent.metrics().requests("create-event", "201")).isEqualTo(1));
-            assertThat(agent.metrics().requests("patch", "200")).isEqualTo(1);
+                    .untilAsserted(() -> assertThat(Counts.requests(agent.metrics(), "create-event", "201")).isEqualTo(1));
+            assertThat(Counts.requests(agent.metrics(), "patch", "200")).isEqualTo(1);
         }
 
         OkHttpClient http = cp.tokenHttp(token);

@@ -9,6 +9,7 @@ import io.github.kscu.kube.HttpNodeApi;
 import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
+import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -217,7 +218,7 @@ class NodeConditionAttackIT {
             assertThat(ours.get("status").getAsString()).isEqualTo("True");
             assertThat(ours.get("reason").getAsString()).isEqualTo("ServingCertificateReady");
             // require: it would still be waiting had either dry run (a label, a foreign condition) been allowed.
-            assertThat(a.metrics().outcomes(io.github.kscu.health.Reason.ADMISSION_POLICY_NOT_ENFORCED)).isZero();
+            assertThat(Counts.outcomes(a.metrics(), io.github.kscu.report.Reason.ADMISSION_POLICY_NOT_ENFORCED)).isZero();
             assertThat(kube.taints("node-a")).containsExactly("keep.io/x:NoSchedule", TAINT + ":NoSchedule");
             matrix.add(new Row("ALLOWED the agent (reporter-only, policy check require) on node A", 200, ""));
         }

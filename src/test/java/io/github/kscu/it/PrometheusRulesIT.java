@@ -2,7 +2,7 @@ package io.github.kscu.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.github.kscu.health.State;
+import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package io.github.kscu.health;
+package io.github.kscu.report;
 
 /**
  * Outcome reasons. One constant is the Event reason, the {@code reason} label of

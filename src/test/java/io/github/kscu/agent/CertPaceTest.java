@@ -6,8 +6,8 @@ import io.github.kscu.config.Durations;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
-/** The pace of looks at the certificate once its timeout is past: {@link CertWatch#slowed}. */
-class CertWatchTest {
+/** The pace of looks at the certificate once its timeout is past: {@link CertPace#slowed}. */
+class CertPaceTest {
     @ParameterizedTest(name = "source every {0}, {1} past the timeout: every {2}")
     @CsvSource({
         "50ms, 0s, 50ms", // just timed out: as quick as the source
@@ -17,7 +17,7 @@ class CertWatchTest {
         "10s, 2h, 10s", // a slower source keeps its own pace
     })
     void slowsWithTheTimeOverdue(String pace, String overdue, String expected) {
-        assertThat(CertWatch.slowed(Durations.parse(pace).orElseThrow(), Durations.parse(overdue).orElseThrow()))
+        assertThat(CertPace.slowed(Durations.parse(pace).orElseThrow(), Durations.parse(overdue).orElseThrow()))
                 .isEqualTo(Durations.parse(expected).orElseThrow());
     }
 }

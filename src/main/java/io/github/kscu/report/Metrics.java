@@ -1,6 +1,8 @@
-package io.github.kscu.health;
+package io.github.kscu.report;
 
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -21,9 +23,6 @@ public final class Metrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter requests;
     private final Counter outcomes;
-    private final Counter removals;
-    private final Counter readds;
-    private final Counter certTimeouts;
     private final Gauge state;
     /** The start-up check's verdict; null until known (and with the check off), so nothing is exported. */
     private final AtomicReference<Boolean> admissionPolicy = new AtomicReference<>();
@@ -41,15 +40,14 @@ public final class Metrics {
         outcomes = Counter.builder().name("kscu_outcomes_total")
                 .help("Outcomes, by the reason also used for Events and logs.")
                 .labelNames("reason").withoutExemplars().register(registry);
-        removals = Counter.builder().name("kscu_taint_removals_total")
-                .help("Successful removals of the configured taint(s), re-removals included.").withoutExemplars()
-                .register(registry);
-        readds = Counter.builder().name("kscu_taint_readds_total")
-                .help("Times the configured taint came back after it had been removed.").withoutExemplars()
-                .register(registry);
-        certTimeouts = Counter.builder().name("kscu_cert_timeouts_total")
-                .help("Times the serving certificate was not valid within --cert-check-duration.")
-                .withoutExemplars().register(registry);
+        // Three outcomes also have a counter of their own (alerts and dashboards use them); read from the
+        // outcome counter, not counted twice.
+        outcomeCounter("kscu_taint_removals_total", "Successful removals of the configured taint(s), re-removals"
+                + " included.", Reason.STARTUP_TAINT_REMOVED);
+        outcomeCounter("kscu_taint_readds_total", "Times the configured taint came back after it had been removed.",
+                Reason.STARTUP_TAINT_READDED);
+        outcomeCounter("kscu_cert_timeouts_total", "Times the serving certificate was not valid within"
+                + " --cert-check-duration.", Reason.SERVING_CERTIFICATE_TIMEOUT);
         state = Gauge.builder().name("kscu_state").help("1 for the agent's current state, 0 for the others.")
                 .labelNames("state").withoutExemplars().register(registry);
         GaugeWithCallback.builder().name("kscu_admission_policy_enforced")
@@ -83,6 +81,11 @@ public final class Metrics {
         }
     }
 
+    private void outcomeCounter(String name, String help, Reason reason) {
+        CounterDataPoint outcome = outcomes.labelValues(reason.value());
+        CounterWithCallback.builder().name(name).help(help).callback(cb -> cb.call(outcome.get())).register(registry);
+    }
+
     public PrometheusRegistry registry() {
         return registry;
     }
@@ -91,46 +94,8 @@ public final class Metrics {
         requests.labelValues(verb, code).inc();
     }
 
-    /** Requests so far with this verb, all codes; for tests and benchmarks. */
-    public long requests(String verb) {
-        long total = 0;
-        for (var point : requests.collect().getDataPoints()) {
-            if (verb.equals(point.getLabels().get("verb"))) {
-                total += (long) point.getValue();
-            }
-        }
-        return total;
-    }
-
-    /** Requests so far with this verb and code. */
-    public long requests(String verb, String code) {
-        for (var point : requests.collect().getDataPoints()) {
-            if (verb.equals(point.getLabels().get("verb")) && code.equals(point.getLabels().get("code"))) {
-                return (long) point.getValue();
-            }
-        }
-        return 0;
-    }
-
-    /** Outcomes so far with this reason; for tests. */
-    public long outcomes(Reason reason) {
-        for (var point : outcomes.collect().getDataPoints()) {
-            if (reason.value().equals(point.getLabels().get("reason"))) {
-                return (long) point.getValue();
-            }
-        }
-        return 0;
-    }
-
     public void outcome(Reason reason) {
         outcomes.labelValues(reason.value()).inc();
-        switch (reason) {
-            case STARTUP_TAINT_REMOVED -> removals.inc();
-            case STARTUP_TAINT_READDED -> readds.inc();
-            case SERVING_CERTIFICATE_TIMEOUT -> certTimeouts.inc();
-            default -> {
-            }
-        }
     }
 
     public void state(State next) {

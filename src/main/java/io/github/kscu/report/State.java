@@ -1,4 +1,4 @@
-package io.github.kscu.health;
+package io.github.kscu.report;
 
 import java.util.Locale;
 
