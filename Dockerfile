@@ -19,7 +19,7 @@ COPY mvnw pom.xml ./
 COPY src src
 COPY jlink jlink
 # The training's kubeconfig comes from the one kubeconfig writer, kept with the test scaffolding.
-COPY e2e/kubeconfig.sh e2e/kubeconfig.sh
+COPY scaffolding/kubeconfig.sh scaffolding/kubeconfig.sh
 ARG GIT_COMMIT=unknown
 RUN --mount=type=cache,target=/root/.m2 ./mvnw -B -q -ntp package -DskipTests -Dgit.commit=${GIT_COMMIT} \
  && bash jlink/build-runtime.sh target/kubelet-server-cert-untaint.jar /opt/kscu \
@@ -40,6 +40,7 @@ COPY --from=build /opt/kscu/app /opt/kscu/app
 # asks for uid 0 itself.
 USER 65532:65532
 # jvm.options is sized for the DaemonSet's 64Mi limit (serial GC, 24 MiB heap, C1 only). Exec form:
-# the JVM is PID 1 and gets SIGTERM itself, and exits 0 on it.
+# the JVM is PID 1 and gets SIGTERM itself, and exits 0 on it. It is jlink/launch with {runtime}=/opt/kscu,
+# the command the AOT cache was trained with (LaunchCommandTest fails when the two differ).
 ENTRYPOINT ["/opt/kscu/jre/bin/java", "@/opt/kscu/app/jvm.options", "-XX:AOTCache=/opt/kscu/app/app.aot", \
             "-jar", "/opt/kscu/app/kubelet-server-cert-untaint.jar"]

@@ -10,7 +10,7 @@ JAVA_HOME ?= $(shell for d in $$(ls -d /usr/lib/jvm/*/ 2>/dev/null | sort -rV); 
 export JAVA_HOME
 MVN := ./mvnw -B -ntp -Dgit.commit=$(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-# Pinned tools, built from Go modules by e2e/tools/build.sh and linked into ./bin/tools. The pins
+# Pinned tools, built from Go modules by tools/build.sh and linked into ./bin/tools. The pins
 # live there, in one place; override one on the command line (make tools K8S_VERSION=v1.35.9): make
 # passes command-line variables to the script's environment.
 TOOLS_BIN := $(CURDIR)/bin/tools
@@ -52,15 +52,15 @@ build: check-jdk ## Build target/kubelet-server-cert-untaint.jar (dependencies i
 
 .PHONY: tools
 tools: ## Build or reuse etcd, Kubernetes (and kube-apiserver 1.32), kustomize (and the client matrix's), Flux's kustomize-controller, Toxiproxy, Karpenter (kwok provider), kwok, promtool, actionlint and helm (cached per version outside the repo).
-	bash e2e/tools/build.sh --link $(TOOLS_BIN) >/dev/null
+	bash tools/build.sh --link $(TOOLS_BIN) >/dev/null
 
 .PHONY: control-plane-tools
 control-plane-tools: ## Build or reuse only what a local control plane needs: etcd, Kubernetes, kustomize.
-	bash e2e/tools/build.sh --only $(CONTROL_PLANE_TOOLS) --link $(TOOLS_BIN) >/dev/null
+	bash tools/build.sh --only $(CONTROL_PLANE_TOOLS) --link $(TOOLS_BIN) >/dev/null
 
 .PHONY: kind-tools
 kind-tools: ## Build or reuse what make e2e needs: kind, crictl, kubeadm, kube-proxy, and the control plane's tools.
-	bash e2e/tools/build.sh --only $(CONTROL_PLANE_TOOLS),kind --link $(TOOLS_BIN) >/dev/null
+	bash tools/build.sh --only $(CONTROL_PLANE_TOOLS),kind --link $(TOOLS_BIN) >/dev/null
 
 TEST_CP := target/test-classes:target/classes:$$(cat target/test-classpath.txt)
 
@@ -147,7 +147,7 @@ chart-push: chart ## Push the packaged chart to an OCI registry (CHART_REGISTRY,
 .PHONY: deploy
 deploy: tools ## Apply kustomize/overlays/$(OVERLAY) to the current kubectl context, with IMAGE.
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
-	bash e2e/kustomization.sh "$$tmp" kustomize/overlays/$(OVERLAY) && \
+	bash scaffolding/kustomization.sh "$$tmp" kustomize/overlays/$(OVERLAY) && \
 	(cd "$$tmp" && $(KUSTOMIZE) edit set image $(IMAGE_NAME)=$(IMAGE)) && \
 	$(KUSTOMIZE) build "$$tmp" | $(KUBECTL) apply --server-side --field-manager=kubelet-server-cert-untaint -f -
 

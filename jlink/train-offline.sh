@@ -4,25 +4,29 @@
 # kubelet's port, closed here), builds its TLS clients and retries against closed ports until it is
 # stopped. That covers start-up, configuration, logging, the probe and the HTTP stack; `make runtime`
 # (AotTraining) trains on a full run against a real apiserver instead, and is what the benchmarks
-# measure. The kubeconfig comes from e2e/kubeconfig.sh, the one writer of kubeconfigs.
+# measure. The kubeconfig comes from scaffolding/kubeconfig.sh, the one writer of kubeconfigs.
 #
 # Usage: jlink/train-offline.sh RUNTIME_DIR   (writes RUNTIME_DIR/app/app.aot)
 #   Train where the image will run it (the Dockerfile trains at /opt/kscu): a cache is tied to the
 #   runtime's path.
 set -euo pipefail
 runtime=$(cd "${1:?usage: train-offline.sh RUNTIME_DIR}" && pwd)
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 work=$(mktemp -d)
 java=$runtime/jre/bin/java
 trap 'rm -rf "$work"' EXIT
 
-bash "$(dirname "${BASH_SOURCE[0]}")/../e2e/kubeconfig.sh" https://127.0.0.1:9 insecure training token=training \
+bash "$here/../scaffolding/kubeconfig.sh" https://127.0.0.1:9 insecure training token=training \
 	>"$work/kubeconfig"
+
+# The image's command (jlink/launch), writing the cache instead of reading it.
+mapfile -t command < <(grep -v '^#' "$here/launch" | sed -e "s#{runtime}#$runtime#g" \
+	-e 's#^-XX:AOTCache=#-XX:AOTCacheOutput=#')
+[[ ${command[0]} == "$java" ]] || { echo "train-offline.sh: jlink/launch does not start with $java" >&2; exit 1; }
 
 # Settings in the environment and no arguments, as the DaemonSet runs it: that path skips picocli.
 NODE_NAME=training KUBECONFIG=$work/kubeconfig CERT_SOURCE=kubelet KUBELET_ADDRESS=127.0.0.1:9 \
-	KUBELET_CA_FILE=none STARTUP_JITTER=0 \
-	HEALTH_ADDR=127.0.0.1:0 LOG_FORMAT=json "$java" "@$runtime/app/jvm.options" \
-	"-XX:AOTCacheOutput=$runtime/app/app.aot" -jar "$runtime/app/kubelet-server-cert-untaint.jar" \
+	KUBELET_CA_FILE=none STARTUP_JITTER=0 HEALTH_ADDR=127.0.0.1:0 LOG_FORMAT=json "${command[@]}" \
 	>"$work/agent.log" 2>&1 &
 pid=$!
 sleep 4

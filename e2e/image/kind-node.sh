@@ -7,8 +7,8 @@
 #   images/base/Dockerfile installs, with Debian's containerd, runc and CNI plugins in place of the
 #   ones kind builds from source;
 # - kind's own files (entrypoint, systemd units, containerd's config.toml, images/base/files), taken
-#   from kind's module by e2e/tools/build.sh, and the Dockerfile's systemd trimming, done the same way;
-# - kubeadm, kubelet, kubectl and crictl from e2e/tools/build.sh, /kind/version;
+#   from kind's module by tools/build.sh, and the Dockerfile's systemd trimming, done the same way;
+# - kubeadm, kubelet, kubectl and crictl from tools/build.sh, /kind/version;
 # - the images kubeadm runs, preloaded into containerd's k8s.io namespace as kind's build does it (a
 #   container of the new root filesystem runs its own containerd and imports them): kube-apiserver,
 #   kube-controller-manager, kube-scheduler, kube-proxy and etcd made of the binaries we build, and
@@ -18,7 +18,7 @@
 #
 # Usage: e2e/image/kind-node.sh REF PAUSE_ARCHIVE   (root; a running Docker engine, DOCKER_HOST
 #   honoured). PAUSE_ARCHIVE: the pause.tar e2e/image/build.sh writes (an OCI archive).
-# Environment: TOOLS_BIN (bin/tools after `e2e/tools/build.sh --only kubernetes,etcd,kind`),
+# Environment: TOOLS_BIN (bin/tools after `tools/build.sh --only kubernetes,etcd,kind`),
 #   DEBIAN_MIRROR (default http://deb.debian.org/debian), TMPDIR (the root filesystem is built there).
 # Leaves the image REF in Docker and nothing else (its intermediate images and container are removed).
 # shellcheck source-path=SCRIPTDIR
@@ -48,10 +48,10 @@ for tool in docker mmdebstrap jq; do
 done
 docker info >/dev/null 2>&1 || die "no Docker engine answers (docker info failed)"
 for tool in kubeadm kubelet kubectl kube-proxy kube-apiserver kube-controller-manager kube-scheduler etcd crictl; do
-	[[ -x $TOOLS_BIN/$tool ]] || die "$TOOLS_BIN/$tool is missing: run e2e/tools/build.sh --only kubernetes,etcd,kind"
+	[[ -x $TOOLS_BIN/$tool ]] || die "$TOOLS_BIN/$tool is missing: run tools/build.sh --only kubernetes,etcd,kind"
 done
 base_files=$TOOLS_BIN/kind-base-files
-[[ -f $base_files/usr/local/bin/entrypoint ]] || die "$base_files is missing: run e2e/tools/build.sh --only kind"
+[[ -f $base_files/usr/local/bin/entrypoint ]] || die "$base_files is missing: run tools/build.sh --only kind"
 pause_name=$(tar -xOf "$pause_archive" ./index.json 2>/dev/null | jq -r '.manifests[0].annotations["io.containerd.image.name"] // empty') ||
 	true
 [[ -n $pause_name ]] || die "$pause_archive is not the OCI archive of a pause image (e2e/image/build.sh writes one)"

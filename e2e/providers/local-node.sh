@@ -88,7 +88,7 @@ ln_pki() {
 		apiserver-kubelet-client=kube-apiserver-kubelet-client/system:masters admin=kscu-e2e-admin/system:masters \
 		"kubelet=system:node:$LN_NODE/system:nodes"
 	for user in admin kubelet; do
-		bash "$E2E_REPO/e2e/kubeconfig.sh" "https://$LN_NODE_IP:$LN_API_PORT" "$pki/ca.crt" "$user" \
+		bash "$E2E_REPO/scaffolding/kubeconfig.sh" "https://$LN_NODE_IP:$LN_API_PORT" "$pki/ca.crt" "$user" \
 			"cert=$pki/$user.crt" "key=$pki/$user.key" >"$LN_STATE/$user.kubeconfig"
 	done
 }
@@ -196,8 +196,8 @@ provider_up() {
 	ln_pki
 	ln_configs
 	local pki=$LN_STATE/pki
-	ln_start etcd bash "$E2E_REPO/e2e/control-plane.sh" etcd "$LN_STATE" "$LN_ETCD_PORT" "$((LN_ETCD_PORT + 1))"
-	ln_start kube-apiserver bash "$E2E_REPO/e2e/control-plane.sh" kube-apiserver "$LN_STATE" "$LN_ETCD_PORT" \
+	ln_start etcd bash "$E2E_REPO/scaffolding/control-plane.sh" etcd "$LN_STATE" "$LN_ETCD_PORT" "$((LN_ETCD_PORT + 1))"
+	ln_start kube-apiserver bash "$E2E_REPO/scaffolding/control-plane.sh" kube-apiserver "$LN_STATE" "$LN_ETCD_PORT" \
 		"$LN_NODE_IP" "$LN_API_PORT" --allow-privileged=true \
 		--kubelet-client-certificate="$pki/apiserver-kubelet-client.crt" \
 		--kubelet-client-key="$pki/apiserver-kubelet-client.key" \

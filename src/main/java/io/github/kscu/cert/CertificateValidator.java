@@ -3,17 +3,18 @@ package io.github.kscu.cert;
 import io.github.kscu.cert.CertCheck.NotYet;
 import io.github.kscu.cert.CertCheck.Problem;
 import io.github.kscu.cert.CertCheck.Valid;
+import io.github.kscu.pem.KeyMatch;
+import io.github.kscu.pem.Pem;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.cert.CertificateException;
-import java.security.cert.CertificateParsingException;
 import java.security.cert.CertificateFactory;
+import java.security.cert.CertificateParsingException;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,8 +38,6 @@ public final class CertificateValidator {
     /** Clocks of freshly booted nodes drift; a certificate issued "in a few seconds" is fine. */
     public static final Duration CLOCK_SKEW = Duration.ofSeconds(60);
     private static final int MAX_BYTES = 1 << 20;
-    private static final byte[] BEGIN = "-----BEGIN ".getBytes(StandardCharsets.US_ASCII);
-    private static final byte[] DASHES = "-----".getBytes(StandardCharsets.US_ASCII);
     private static final String SERVER_AUTH = "1.3.6.1.5.5.7.3.1";
     private static final String ANY_USAGE = "2.5.29.37.0";
 
@@ -106,45 +105,36 @@ public final class CertificateValidator {
         if (bytes.length == 0) {
             return new NotYet(Problem.EMPTY, null);
         }
-        if (Pem.indexOf(bytes, BEGIN, 0) < 0) {
+        if (!Pem.hasBlock(bytes)) {
             return new NotYet((bytes[0] & 0xff) == 0x30 ? Problem.DER : Problem.NO_CERTIFICATE, null);
         }
         List<X509Certificate> chain = new ArrayList<>();
         byte[] keyHalf = null;
         String keyProblem = null;
-        int pos = 0;
-        for (int begin; (begin = Pem.indexOf(bytes, BEGIN, pos)) >= 0; ) {
-            int labelEnd = Pem.indexOf(bytes, DASHES, begin + BEGIN.length);
-            if (labelEnd < 0) {
-                return new NotYet(Problem.TRUNCATED, "BEGIN line is cut off");
-            }
-            String label = new String(bytes, begin + BEGIN.length, labelEnd - begin - BEGIN.length,
-                    StandardCharsets.US_ASCII);
-            byte[] endMarker = ("-----END " + label + "-----").getBytes(StandardCharsets.US_ASCII);
-            int end = Pem.indexOf(bytes, endMarker, labelEnd);
-            if (end < 0) {
-                return new NotYet(Problem.TRUNCATED, label);
-            }
-            pos = end + endMarker.length;
-            int body = labelEnd + DASHES.length;
-            if ("CERTIFICATE".equals(label)) {
-                byte[] der = Pem.decode(bytes, body, end);
-                try {
-                    chain.add((X509Certificate) factory().generateCertificate(new ByteArrayInputStream(der)));
-                } catch (CertificateException e) {
-                    return new NotYet(Problem.CORRUPT, e.getMessage());
+        Pem.Scanner blocks = new Pem.Scanner(bytes);
+        try {
+            for (Pem.Block b; (b = blocks.next()) != null; ) {
+                if ("CERTIFICATE".equals(b.label())) {
+                    try {
+                        chain.add((X509Certificate) factory().generateCertificate(
+                                new ByteArrayInputStream(Pem.decode(bytes, b))));
+                    } catch (CertificateException e) {
+                        return new NotYet(Problem.CORRUPT, e.getMessage());
+                    }
+                } else if (b.label().endsWith("PRIVATE KEY") && keyHalf == null && keyProblem == null) {
+                    byte[] der = Pem.decode(bytes, b);
+                    try {
+                        keyHalf = KeyMatch.publicHalf(b.label(), der);
+                    } catch (GeneralSecurityException | RuntimeException e) {
+                        keyProblem = e.getMessage();
+                    } finally {
+                        Arrays.fill(der, (byte) 0);
+                    }
                 }
-            } else if (label.endsWith("PRIVATE KEY") && keyHalf == null && keyProblem == null) {
-                byte[] der = Pem.decode(bytes, body, end);
-                try {
-                    keyHalf = KeyMatch.publicHalf(label, der);
-                } catch (GeneralSecurityException | RuntimeException e) {
-                    keyProblem = e.getMessage();
-                } finally {
-                    Arrays.fill(der, (byte) 0);
-                }
+                // anything else (EC PARAMETERS...) is skipped
             }
-            // anything else (EC PARAMETERS...) is skipped
+        } catch (Pem.TruncatedException e) {
+            return new NotYet(Problem.TRUNCATED, e.getMessage());
         }
         if (chain.isEmpty()) {
             return new NotYet(Problem.NO_CERTIFICATE, null);

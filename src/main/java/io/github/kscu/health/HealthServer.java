@@ -11,8 +11,8 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
-import java.util.LinkedHashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.function.Supplier;
 import org.tinylog.Logger;
 import org.tinylog.TaggedLogger;
@@ -46,56 +46,12 @@ public final class HealthServer implements AutoCloseable {
     public record Readiness(boolean ready, String detail) {
     }
 
-    /** One open connection: its request line so far, when it must be done, what is left to write. */
-    private static final class Conn {
-        final SocketChannel channel;
-        final long deadline;
-        byte[] line = new byte[64];
-        int lineLength;
-        boolean lineDone;
-        /** Bytes of the head read so far, and the last two of them (the blank line can span reads). */
-        int headBytes;
-        byte last;
-        byte beforeLast;
-        ByteBuffer answer;
-
-        Conn(SocketChannel channel, long deadline) {
-            this.channel = channel;
-            this.deadline = deadline;
-        }
-
-        /**
-         * Takes one byte of the head: the request line's are kept, the rest only scanned. True once the head
-         * has ended with an empty line ({@code \r\n\r\n}, or bare newlines).
-         */
-        boolean take(byte b) {
-            headBytes++;
-            if (!lineDone) {
-                if (b == '\r' || b == '\n') {
-                    lineDone = true;
-                } else {
-                    if (lineLength < MAX_LINE_BYTES) {
-                        if (lineLength == line.length) {
-                            line = java.util.Arrays.copyOf(line, Math.min(MAX_LINE_BYTES, 2 * line.length));
-                        }
-                        line[lineLength] = b;
-                    }
-                    lineLength++; // counted past the limit too, so that an overlong line is known as one
-                }
-            }
-            boolean end = b == '\n' && headBytes > 1 && (last == '\n' || (last == '\r' && beforeLast == '\n'));
-            beforeLast = last;
-            last = b;
-            return end;
-        }
-    }
-
     private final ServerSocketChannel server;
     private final Selector selector;
     private final HealthRoutes routes;
     private final ByteBuffer readBuffer = ByteBuffer.allocate(2048);
     /** Open connections, oldest first: the order in which they are evicted and time out. */
-    private final LinkedHashSet<Conn> open = new LinkedHashSet<>();
+    private final LinkedHashSet<Connection> open = new LinkedHashSet<>();
     private final Thread thread;
     private volatile boolean closed;
 
@@ -147,9 +103,9 @@ public final class HealthServer implements AutoCloseable {
                     if (key.isAcceptable()) {
                         accept();
                     } else if (key.isReadable()) {
-                        read(key, (Conn) key.attachment());
+                        read(key, (Connection) key.attachment());
                     } else if (key.isWritable()) {
-                        write(key, (Conn) key.attachment());
+                        write(key, (Connection) key.attachment());
                     }
                 }
                 expire();
@@ -186,13 +142,13 @@ public final class HealthServer implements AutoCloseable {
                 close(open.removeFirst());
             }
             c.configureBlocking(false);
-            Conn conn = new Conn(c, System.currentTimeMillis() + REQUEST_TIMEOUT);
+            Connection conn = new Connection(c, System.currentTimeMillis() + REQUEST_TIMEOUT);
             c.register(selector, SelectionKey.OP_READ, conn);
             open.addLast(conn);
         }
     }
 
-    private void read(SelectionKey key, Conn conn) {
+    private void read(SelectionKey key, Connection conn) {
         try {
             readBuffer.clear();
             int n = conn.channel.read(readBuffer);
@@ -219,14 +175,14 @@ public final class HealthServer implements AutoCloseable {
         }
     }
 
-    private void answer(SelectionKey key, Conn conn, ByteBuffer answer) {
+    private void answer(SelectionKey key, Connection conn, ByteBuffer answer) {
         conn.answer = answer;
         conn.line = null;
         key.interestOps(SelectionKey.OP_WRITE);
         write(key, conn);
     }
 
-    private void write(SelectionKey key, Conn conn) {
+    private void write(SelectionKey key, Connection conn) {
         try {
             conn.channel.write(conn.answer);
             if (!conn.answer.hasRemaining()) {
@@ -245,12 +201,12 @@ public final class HealthServer implements AutoCloseable {
         }
     }
 
-    private void drop(Conn conn) {
+    private void drop(Connection conn) {
         open.remove(conn);
         close(conn);
     }
 
-    private static void close(Conn conn) {
+    private static void close(Connection conn) {
         try {
             conn.channel.close();
         } catch (IOException e) {

@@ -1,21 +1,14 @@
 package io.github.kscu.kube;
 
-import com.google.gson.JsonArray;
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import io.github.kscu.taint.Taint;
-import io.github.kscu.taint.Taints;
 import io.kubernetes.client.openapi.ApiClient;
 import io.kubernetes.client.openapi.ApiException;
 import io.kubernetes.client.openapi.Pair;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.ZoneOffset;
-import java.time.ZonedDateTime;
-import java.time.temporal.ChronoUnit;
-import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -37,7 +30,6 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     public static final String FIELD_MANAGER = "kubelet-server-cert-untaint";
     public static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
     private static final String[] AUTH = {"BearerToken"};
-    private static final DateTimeFormatter MICRO_TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd'T'HH:mm:ss.SSSSSSX");
 
     /** Observes every answer: verb and status code ("no-response" when there was none). */
     public interface RequestObserver {
@@ -48,8 +40,6 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     private final OkHttpClient http;
     private final RequestObserver observer;
     private final String eventNamespace;
-    /** The longest object name: a DNS subdomain. */
-    private static final int MAX_NAME = 253;
     private volatile Call activeWatch;
 
     /** @param eventNamespace where Events are posted: the agent's own namespace, where its Role allows it */
@@ -67,12 +57,8 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
 
     @Override
     public NodeSnapshot patchTaints(String node, List<Taint> expected, List<Taint> desired) throws ApiFailure {
-        // spec.taints has no merge key, so the whole list is replaced; the test op turns a stale read into a
-        // conflict instead of silently dropping a taint another writer added in between.
-        String patch = "[{\"op\":\"test\",\"path\":\"/spec/taints\",\"value\":" + Taints.toJson(expected) + "},"
-                + "{\"op\":\"replace\",\"path\":\"/spec/taints\",\"value\":" + Taints.toJson(desired) + "}]";
         Request r = request("PATCH", nodePath(node), List.of(new Pair("fieldManager", FIELD_MANAGER)),
-                patch.getBytes(StandardCharsets.UTF_8), "application/json-patch+json");
+                NodeBodies.taintsPatch(expected, desired), "application/json-patch+json");
         return NodeJson.parse(execute("patch", r));
     }
 
@@ -85,14 +71,7 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
      */
     @Override
     public NodeSnapshot patchCondition(String node, NodeCondition c) throws ApiFailure {
-        JsonObject condition = new JsonObject();
-        condition.addProperty("type", c.type());
-        condition.addProperty("status", c.status());
-        condition.addProperty("reason", c.reason());
-        condition.addProperty("message", c.message());
-        condition.addProperty("lastHeartbeatTime", c.lastHeartbeatTime().truncatedTo(ChronoUnit.SECONDS).toString());
-        condition.addProperty("lastTransitionTime", c.lastTransitionTime().truncatedTo(ChronoUnit.SECONDS).toString());
-        return NodeJson.parse(execute("patch-status", statusPatch(node, condition, false)));
+        return NodeJson.parse(execute("patch-status", statusPatch(node, NodeBodies.condition(c), false)));
     }
 
     /** The label the start-up check asks to add; never stored (a dry run), and refused by the policy. */
@@ -109,9 +88,8 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
             condition.addProperty("status", "True");
             r = statusPatch(node, condition, true);
         } else {
-            String patch = "{\"metadata\":{\"labels\":{\"" + CHECK_LABEL + "\":\"must-be-refused\"}}}";
             r = request("PATCH", nodePath(node), List.of(new Pair("dryRun", "All"),
-                    new Pair("fieldManager", FIELD_MANAGER)), patch.getBytes(StandardCharsets.UTF_8),
+                    new Pair("fieldManager", FIELD_MANAGER)), NodeBodies.labelPatch(CHECK_LABEL, "must-be-refused"),
                     "application/merge-patch+json");
         }
         try {
@@ -182,48 +160,8 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
 
     @Override
     public void createEvent(NodeEvent e) throws ApiFailure {
-        JsonObject body = new JsonObject();
-        body.addProperty("apiVersion", "events.k8s.io/v1");
-        body.addProperty("kind", "Event");
-        JsonObject meta = new JsonObject();
-        meta.addProperty("name", eventName(e.node(), System.currentTimeMillis() * 1_000_000L
-                + System.nanoTime() % 1_000_000L));
-        meta.addProperty("namespace", eventNamespace);
-        body.add("metadata", meta);
-        body.addProperty("eventTime", MICRO_TIME.format(ZonedDateTime.now(ZoneOffset.UTC)));
-        body.addProperty("reportingController", FIELD_MANAGER);
-        String instance = FIELD_MANAGER + "-" + e.node();
-        body.addProperty("reportingInstance", instance.length() > 128 ? instance.substring(0, 128) : instance);
-        body.addProperty("action", e.action());
-        body.addProperty("reason", e.reason());
-        body.addProperty("type", e.type());
-        body.addProperty("note", e.note().length() > 1024 ? e.note().substring(0, 1024) : e.note());
-        JsonObject regarding = new JsonObject();
-        regarding.addProperty("apiVersion", "v1");
-        regarding.addProperty("kind", "Node");
-        regarding.addProperty("name", e.node());
-        if (e.nodeUid() != null) {
-            regarding.addProperty("uid", e.nodeUid());
-        }
-        body.add("regarding", regarding);
-        execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/" + eventNamespace + "/events", List.of(),
-                body.toString().getBytes(StandardCharsets.UTF_8), "application/json"));
-    }
-
-    /**
-     * "{@code <node>.<hex nanos>}", as client-go's recorder names them (generateName would need a prefix
-     * ending in '-', and the apiserver rejects "{@code <node>.}" as one), within the 253 characters of a
-     * name: a node name can take all 253 itself, so a long one is cut, and the cut never ends in '-' or
-     * '.', which a DNS subdomain may not. The node is in {@code regarding}; the name only has to be unique.
-     */
-    static String eventName(String node, long nanos) {
-        String suffix = "." + Long.toHexString(nanos);
-        String head = node.length() + suffix.length() <= MAX_NAME ? node : node.substring(0, MAX_NAME - suffix.length());
-        int end = head.length();
-        while (end > 0 && (head.charAt(end - 1) == '-' || head.charAt(end - 1) == '.')) {
-            end--;
-        }
-        return head.substring(0, end) + suffix;
+        execute("create-event", request("POST", "/apis/events.k8s.io/v1/namespaces/" + eventNamespace + "/events",
+                List.of(), NodeBodies.event(e, eventNamespace), "application/json"));
     }
 
     @Override
@@ -235,17 +173,11 @@ public final class HttpNodeApi implements NodeApi, AutoCloseable {
     }
 
     private Request statusPatch(String node, JsonObject condition, boolean dryRun) {
-        JsonArray conditions = new JsonArray();
-        conditions.add(condition);
-        JsonObject status = new JsonObject();
-        status.add("conditions", conditions);
-        JsonObject patch = new JsonObject();
-        patch.add("status", status);
         List<Pair> query = new ArrayList<>(List.of(new Pair("fieldManager", FIELD_MANAGER)));
         if (dryRun) {
             query.add(new Pair("dryRun", "All"));
         }
-        return request("PATCH", nodePath(node) + "/status", query, patch.toString().getBytes(StandardCharsets.UTF_8),
+        return request("PATCH", nodePath(node) + "/status", query, NodeBodies.conditionPatch(condition),
                 "application/strategic-merge-patch+json");
     }
 

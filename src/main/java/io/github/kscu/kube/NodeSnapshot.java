@@ -17,10 +17,6 @@ public record NodeSnapshot(String name, String uid, String resourceVersion, List
         taintWriters = List.copyOf(taintWriters);
     }
 
-    public NodeSnapshot(String name, String uid, String resourceVersion, List<Taint> taints) {
-        this(name, uid, resourceVersion, taints, List.of(), null);
-    }
-
     /**
      * One {@code managedFields} entry.
      *

@@ -54,7 +54,7 @@ public final class Taints {
         return new Plan(remaining, toRemove, unregistered && !toRemove.isEmpty());
     }
 
-    public static boolean matchesAny(Taint t, List<TaintSelector> selectors) {
+    private static boolean matchesAny(Taint t, List<TaintSelector> selectors) {
         for (TaintSelector s : selectors) {
             if (s.matches(t)) {
                 return true;

@@ -51,11 +51,11 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /** Starts the servers with the flags every caller shares (also the local-node e2e provider's). */
-    private static final Path CONTROL_PLANE = Path.of("e2e/control-plane.sh").toAbsolutePath();
+    private static final Path CONTROL_PLANE = Path.of("scaffolding/control-plane.sh").toAbsolutePath();
     /** Kills a child when this JVM dies, even by kill -9 (the JDK cannot set PR_SET_PDEATHSIG). */
-    private static final Path GUARD = Path.of("e2e/guard.sh").toAbsolutePath();
-    private static final Path KUBECONFIG = Path.of("e2e/kubeconfig.sh").toAbsolutePath();
-    private static final Path KUSTOMIZATION = Path.of("e2e/kustomization.sh").toAbsolutePath();
+    private static final Path GUARD = Path.of("scaffolding/guard.sh").toAbsolutePath();
+    private static final Path KUBECONFIG = Path.of("scaffolding/kubeconfig.sh").toAbsolutePath();
+    private static final Path KUSTOMIZATION = Path.of("scaffolding/kustomization.sh").toAbsolutePath();
 
     private final Path dir;
     private final Path bin;
@@ -133,7 +133,7 @@ public final class ControlPlane implements AutoCloseable {
     }
 
     /**
-     * Writes a kubeconfig with {@code e2e/kubeconfig.sh}, the one writer of kubeconfigs here.
+     * Writes a kubeconfig with {@code scaffolding/kubeconfig.sh}, the one writer of kubeconfigs here.
      *
      * @param ca          a CA bundle file, or "insecure"
      * @param credentials {@code token=T}, or {@code cert=FILE} and {@code key=FILE}
@@ -146,7 +146,7 @@ public final class ControlPlane implements AutoCloseable {
                 .redirectError(ProcessBuilder.Redirect.INHERIT).start();
         try {
             if (p.waitFor() != 0) {
-                throw new IOException("e2e/kubeconfig.sh exited " + p.exitValue() + " for " + file);
+                throw new IOException("scaffolding/kubeconfig.sh exited " + p.exitValue() + " for " + file);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -200,7 +200,7 @@ public final class ControlPlane implements AutoCloseable {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (p.waitFor() != 0) {
-            throw new IOException("e2e/kustomization.sh failed: " + out);
+            throw new IOException("scaffolding/kustomization.sh failed: " + out);
         }
         return wrapper.resolve("k");
     }

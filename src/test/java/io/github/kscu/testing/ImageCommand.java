@@ -1,21 +1,49 @@
 package io.github.kscu.testing;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
-/** The agent's command line as the image runs it, from a runtime built by {@code jlink/build-runtime.sh}. */
+/**
+ * The agent's command line as the image runs it, from a runtime built by {@code jlink/build-runtime.sh}:
+ * {@code jlink/launch}, the one source of it (LaunchCommandTest holds the Dockerfile to it).
+ */
 public final class ImageCommand {
+    /** The launch command's source, one argument per line. */
+    public static final Path LAUNCH = Path.of("jlink/launch").toAbsolutePath();
+    /** The launch command's line that names the AOT cache. */
+    private static final String AOT_CACHE = "-XX:AOTCache=";
+
     private ImageCommand() {
     }
 
-    /** The command that runs the agent from a runtime, with the production options file. */
+    /** The image's command exactly, with the runtime at {@code runtime}. */
+    public static List<String> image(Path runtime) {
+        try {
+            return Files.readAllLines(LAUNCH).stream().filter(l -> !l.startsWith("#"))
+                    .map(l -> l.replace("{runtime}", runtime.toString())).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * The command that runs the agent from a runtime, with the production options file: the image's,
+     * with {@code jvmFlags} where it names the AOT cache (none: no cache).
+     */
     public static List<String> command(Path runtime, String... jvmFlags) {
-        List<String> cmd = new ArrayList<>(List.of(runtime.resolve("jre/bin/java").toString(),
-                "@" + runtime.resolve("app/jvm.options")));
-        cmd.addAll(List.of(jvmFlags));
-        cmd.addAll(List.of("-jar", runtime.resolve("app/kubelet-server-cert-untaint.jar").toString()));
+        List<String> cmd = new ArrayList<>();
+        for (String arg : image(runtime)) {
+            if (arg.startsWith(AOT_CACHE)) {
+                cmd.addAll(List.of(jvmFlags));
+            } else {
+                cmd.add(arg);
+            }
+        }
         return cmd;
     }
 

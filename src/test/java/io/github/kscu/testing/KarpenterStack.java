@@ -64,7 +64,7 @@ public final class KarpenterStack {
                 bin.resolve("karpenter").toString(), "--disable-leader-election=true",
                 "--metrics-port=" + ControlPlane.freePort(), "--health-probe-port=" + health,
                 "--batch-max-duration=2s", "--batch-idle-duration=200ms", "--log-level=debug");
-        // The cache directory is named after the pinned version (e2e/tools/build.sh).
+        // The cache directory is named after the pinned version (tools/build.sh).
         return new KarpenterStack(bin.resolve("karpenter").toRealPath().getParent().getParent().getFileName()
                 .toString());
     }

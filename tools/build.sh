@@ -9,7 +9,7 @@
 # of minutes on 2 cores, almost all of it Kubernetes) happens once per machine
 # and version; later runs only check the cache and never start go.
 #
-# Usage: e2e/tools/build.sh [--only NAME,...] [--link DIR]
+# Usage: tools/build.sh [--only NAME,...] [--link DIR]
 #   Builds what is missing (with --only, just those: kubernetes, etcd, kustomize,
 #   toxiproxy, actionlint, kube-apiserver-oldest, karpenter, kwok, promtool, helm,
 #   helm4, kustomize-matrix, flux; and kind, only when named: kind, crictl,
@@ -34,7 +34,7 @@
 #   empty by default).
 set -euo pipefail
 
-# The pins. They match e2e/tools/k8s/go.mod and e2e/tools/etcd/go.mod; a
+# The pins. They match tools/k8s/go.mod and tools/etcd/go.mod; a
 # different version given here is built from a scratch copy of that module
 # retargeted with `go mod edit` + `go mod tidy` (the repo is never changed).
 # kustomize is the newest release whose go.mod our Go 1.26 can build

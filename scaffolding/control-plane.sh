@@ -6,8 +6,8 @@
 # The apiserver authorises with Node and RBAC and admits with NodeRestriction, as clusters do; it trusts
 # client certificates signed by DIR/pki/ca.crt and issues ServiceAccount tokens signed by DIR/pki/sa.key.
 #
-# Usage: e2e/control-plane.sh etcd DIR CLIENT_PORT PEER_PORT
-#        e2e/control-plane.sh kube-apiserver DIR ETCD_PORT ADDRESS PORT [FLAG...]
+# Usage: scaffolding/control-plane.sh etcd DIR CLIENT_PORT PEER_PORT
+#        scaffolding/control-plane.sh kube-apiserver DIR ETCD_PORT ADDRESS PORT [FLAG...]
 #   DIR  the control plane's directory: pki/ (ca.crt, apiserver.crt, apiserver.key, sa.key, sa.pub, as
 #        `Pki` writes them), and each server's data
 # Environment: TOOLS_BIN, the binaries of `make tools`; KUBE_APISERVER, the apiserver binary's name there

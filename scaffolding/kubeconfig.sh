@@ -2,8 +2,8 @@
 # Prints a kubeconfig. Every kubeconfig of the tests (ControlPlane.java), the local-node e2e provider and
 # the offline AOT training (jlink/train-offline.sh, also in the Dockerfile's build stage) comes from here.
 #
-# Usage: e2e/kubeconfig.sh SERVER CA USER token=TOKEN
-#        e2e/kubeconfig.sh SERVER CA USER cert=FILE key=FILE
+# Usage: scaffolding/kubeconfig.sh SERVER CA USER token=TOKEN
+#        scaffolding/kubeconfig.sh SERVER CA USER cert=FILE key=FILE
 #   CA  the CA bundle file that signs SERVER's certificate, or "insecure" (no verification: only for a
 #       server that is never reached, as in the training)
 set -euo pipefail

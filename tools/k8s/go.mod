@@ -1,8 +1,8 @@
 // Pins the Kubernetes control-plane and node binaries used by the e2e tests.
-// e2e/tools/build.sh builds kube-apiserver, kube-controller-manager,
+// tools/build.sh builds kube-apiserver, kube-controller-manager,
 // kube-scheduler, kubelet and kubectl from this module into a cache outside
 // the repo; nothing here is compiled into the agent.
-module kubelet-server-cert-untaint/e2e/tools/k8s
+module kubelet-server-cert-untaint/tools/k8s
 
 go 1.25.0
 

@@ -4,7 +4,7 @@
 # tests' renderings (ControlPlane.render). Paths are relative, so `kubectl apply -k DIR` installs it as
 # a user would.
 #
-# Usage: e2e/kustomization.sh [--fields FILE] DIR RESOURCE [COMPONENT...]
+# Usage: scaffolding/kustomization.sh [--fields FILE] DIR RESOURCE [COMPONENT...]
 #   RESOURCE, COMPONENT  paths relative to the repository (kustomize/overlays/generic,
 #                        kustomize/components/file-source, e2e/kustomize/image)
 #   --fields FILE        more kustomization fields (YAML), appended as they are

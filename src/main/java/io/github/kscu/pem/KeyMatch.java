@@ -1,4 +1,4 @@
-package io.github.kscu.cert;
+package io.github.kscu.pem;
 
 import java.math.BigInteger;
 import java.security.GeneralSecurityException;
@@ -14,7 +14,7 @@ import java.util.List;
  * encoding carries (an RSA modulus, an EC point). No key object is built: the JDK's would keep the
  * private value in an immutable BigInteger that cannot be wiped, while the caller wipes the DER.
  */
-final class KeyMatch {
+public final class KeyMatch {
     /** 1.2.840.113549.1.1.1 rsaEncryption and 1.2.840.10045.2.1 id-ecPublicKey, as DER contents. */
     private static final byte[] RSA_OID = {0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01};
     private static final byte[] EC_OID = {0x2a, (byte) 0x86, 0x48, (byte) 0xce, 0x3d, 0x02, 0x01};
@@ -27,7 +27,7 @@ final class KeyMatch {
     }
 
     /** The public half inside a PEM private key block's DER; {@code der} is read, not kept. */
-    static byte[] publicHalf(String label, byte[] der) throws GeneralSecurityException {
+    public static byte[] publicHalf(String label, byte[] der) throws GeneralSecurityException {
         Der.Element root = Der.root(der);
         return switch (label) {
             case "RSA PRIVATE KEY" -> rsaModulus(der, root);
@@ -78,7 +78,7 @@ final class KeyMatch {
     }
 
     /** True when {@code cert}'s public key is the one whose public half is {@code half}. */
-    static boolean matches(byte[] half, X509Certificate cert) {
+    public static boolean matches(byte[] half, X509Certificate cert) {
         PublicKey k = cert.getPublicKey();
         if (k instanceof RSAPublicKey rsa) {
             return Arrays.equals(half, unsigned(rsa.getModulus().toByteArray()));

@@ -1,13 +1,14 @@
-package io.github.kscu.cert;
+package io.github.kscu.pem;
 
+import java.io.ByteArrayOutputStream;
 import java.security.GeneralSecurityException;
 import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Just enough DER to walk a key structure: the elements inside a constructed element, as positions in
- * the caller's array. Nothing is copied, so a private key is never spread over more buffers than the
- * one its caller wipes.
+ * Just enough DER to walk a key structure (the elements inside a constructed element, as positions in
+ * the caller's array) and to wrap one (a tag, a length, the contents). Walking copies nothing, so a
+ * private key is never spread over more buffers than the one its caller wipes.
  */
 public final class Der {
     private Der() {
@@ -60,5 +61,37 @@ public final class Der {
     /** The whole array as one element. */
     public static Element root(byte[] der) throws GeneralSecurityException {
         return read(der, 0, der.length);
+    }
+
+    /** One element: {@code tag}, the definite length, {@code content}. */
+    public static byte[] tlv(int tag, byte[] content) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(content.length + 6);
+        out.write(tag);
+        int len = content.length;
+        if (len < 0x80) {
+            out.write(len);
+        } else if (len < 0x100) {
+            out.write(0x81);
+            out.write(len);
+        } else if (len < 0x10000) {
+            out.write(0x82);
+            out.write(len >> 8);
+            out.write(len);
+        } else {
+            out.write(0x83);
+            out.write(len >> 16);
+            out.write(len >> 8);
+            out.write(len);
+        }
+        out.writeBytes(content);
+        return out.toByteArray();
+    }
+
+    public static byte[] sequence(byte[]... contents) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] c : contents) {
+            out.writeBytes(c);
+        }
+        return tlv(0x30, out.toByteArray());
     }
 }

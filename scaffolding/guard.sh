@@ -4,7 +4,7 @@
 # does not run on kill -9, so ControlPlane.java starts every server under this guard: not even a killed
 # test JVM leaves an apiserver or etcd behind.
 #
-# Usage: e2e/guard.sh PARENT_PID COMMAND [ARG...]
+# Usage: scaffolding/guard.sh PARENT_PID COMMAND [ARG...]
 set -uo pipefail
 parent=${1:?usage: guard.sh PARENT_PID COMMAND [ARG...]}
 shift

@@ -1,7 +1,7 @@
 // Pins the etcd server used by the e2e tests' kube-apiserver. build.sh builds
 // main.go into a cache outside the repo; the release tarballs are not
 // reachable from our machines, the module proxy is.
-module kubelet-server-cert-untaint/e2e/tools/etcd
+module kubelet-server-cert-untaint/tools/etcd
 
 // go 1.26.0 because etcd v3.6.16 and its golang.org/x deps declare it.
 go 1.26.0
