@@ -56,7 +56,7 @@ kustomization() {
 	esac
 	components+=(e2e/kustomize/image)
 	[[ ! -d $here/kustomize/$provider ]] || components+=("e2e/kustomize/$provider")
-	bash "$here/kustomization.sh" "$2" kustomize/overlays/generic "${components[@]}"
+	bash "$here/../scaffolding/kustomization.sh" "$2" kustomize/overlays/generic "${components[@]}"
 }
 
 case $mode in
