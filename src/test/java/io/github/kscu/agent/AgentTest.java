@@ -13,7 +13,7 @@ import io.github.kscu.report.Reason;
 import io.github.kscu.report.State;
 import io.github.kscu.taint.Taint;
 import io.github.kscu.taint.Taints;
-import io.github.kscu.testing.Counts;
+import io.github.kscu.testing.Scraped;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -152,7 +152,7 @@ class AgentTest {
         CertCheck.Valid valid = (CertCheck.Valid) cert.check();
         assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OURS + ":NoSchedule after ")
                 .contains("(1 patch); serving certificate CN=system:node:n valid until " + valid.notAfter());
-        assertThat(Counts.outcomes(agent.metrics(), Reason.SERVING_CERTIFICATE_READY)).isEqualTo(1);
+        assertThat(Scraped.outcomes(agent.metrics(), Reason.SERVING_CERTIFICATE_READY)).isEqualTo(1);
     }
 
     @Test
@@ -205,7 +205,7 @@ class AgentTest {
         assertThat(fake.taints()).isEmpty();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains("StartupTaintRemoved"));
         assertThat(note("StartupTaintRemoved")).startsWith("Removed " + OUR_TAINT.key());
-        assertThat(Counts.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+        assertThat(Scraped.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
     }
 
     @Test
@@ -356,7 +356,7 @@ class AgentTest {
         Thread.sleep(300);
         assertThat(fake.taints()).containsExactly(FOREIGN, OUR_TAINT);
         assertThat(fake.calls("watch")).isEqualTo(watches);
-        assertThat(Counts.requests(agent.metrics(), "patch")).isZero(); // the fake does not report to metrics
+        assertThat(Scraped.requests(agent.metrics(), "patch")).isZero(); // the fake does not report to metrics
     }
 
     @Test
@@ -496,7 +496,7 @@ class AgentTest {
         assertThat(fake.taints()).isEmpty();
         Thread.sleep(200); // Events are posted in the background
         assertThat(fake.calls("create-event")).isZero();
-        assertThat(Counts.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+        assertThat(Scraped.outcomes(agent.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
     }
 
     @Test
@@ -530,7 +530,7 @@ class AgentTest {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         await().atMost(WAIT).until(() -> fake.eventReasons().contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         assertThat(note(Reason.ADMISSION_POLICY_NOT_ENFORCED.value())).contains("ADMISSION_POLICY_CHECK=warn");
-        assertThat(Counts.outcomes(agent.metrics(), Reason.ADMISSION_POLICY_NOT_ENFORCED)).isEqualTo(1);
+        assertThat(Scraped.outcomes(agent.metrics(), Reason.ADMISSION_POLICY_NOT_ENFORCED)).isEqualTo(1);
         assertThat(fake.taints()).isEmpty();
     }
 

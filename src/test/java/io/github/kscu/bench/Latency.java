@@ -16,9 +16,9 @@ import io.github.kscu.config.Settings;
 import io.github.kscu.kube.KubeClients;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.ImageCommand;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import io.github.kscu.testing.TestCerts;
 import io.github.kscu.testing.TestSettings;
 import io.kubernetes.client.openapi.ApiClient;
@@ -169,7 +169,7 @@ final class Latency {
                 try (Agent agent = Wiring.agent(Settings.fromMap(env), client)) {
                     agent.start();
                     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-                    while ((!stage.waiting(agent) || Counts.requests(agent.metrics(), "watch") == 0)
+                    while ((!stage.waiting(agent) || Scraped.requests(agent.metrics(), "watch") == 0)
                             && System.nanoTime() < deadline) {
                         Thread.sleep(5);
                     }

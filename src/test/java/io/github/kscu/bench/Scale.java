@@ -16,8 +16,8 @@ import io.github.kscu.kube.KubeClients;
 import io.github.kscu.report.Reason;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import io.github.kscu.testing.TestCerts;
 import io.github.kscu.testing.TestSettings;
 import io.kubernetes.client.openapi.ApiClient;
@@ -129,7 +129,7 @@ final class Scale {
         // The admission policy check comes up to a minute after each removal (AdmissionCheck.WARN_SPREAD),
         // after the figure above: wait for it, so that the request counts include it.
         long checked = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (agents.stream().anyMatch(a -> Counts.requests(a.metrics(), "check-policy") == 0) && System.nanoTime() < checked) {
+        while (agents.stream().anyMatch(a -> Scraped.requests(a.metrics(), "check-policy") == 0) && System.nanoTime() < checked) {
             Thread.sleep(200);
         }
         long get = 0;
@@ -141,16 +141,16 @@ final class Scale {
         long throttled = 0;
         for (Agent a : agents) {
             var m = a.metrics();
-            get += Counts.requests(m, "get");
-            patch += Counts.requests(m, "patch");
-            watch += Counts.requests(m, "watch");
+            get += Scraped.requests(m, "get");
+            patch += Scraped.requests(m, "patch");
+            watch += Scraped.requests(m, "watch");
             // This control plane has no admission policy (the agents' tokens are not bound to pods): the
             // check's Warning Event would not be posted where the policy is in force.
-            events += Counts.requests(m, "create-event") - Counts.outcomes(m, Reason.ADMISSION_POLICY_NOT_ENFORCED);
-            checks += Counts.requests(m, "check-policy");
-            conflicts += Counts.requests(m, "patch", "409") + Counts.requests(m, "patch", "422");
+            events += Scraped.requests(m, "create-event") - Scraped.outcomes(m, Reason.ADMISSION_POLICY_NOT_ENFORCED);
+            checks += Scraped.requests(m, "check-policy");
+            conflicts += Scraped.requests(m, "patch", "409") + Scraped.requests(m, "patch", "422");
             for (String verb : List.of("get", "watch", "patch", "create-event", "check-policy")) {
-                throttled += Counts.requests(m, verb, "429");
+                throttled += Scraped.requests(m, verb, "429");
             }
             a.close();
         }

@@ -7,7 +7,7 @@ import io.github.kscu.health.HealthServer.Readiness;
 import io.github.kscu.report.Metrics;
 import io.github.kscu.report.Reason;
 import io.github.kscu.report.State;
-import io.github.kscu.testing.Counts;
+import io.github.kscu.testing.Scraped;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.concurrent.atomic.AtomicReference;
@@ -65,7 +65,7 @@ class HealthServerTest {
                     .contains("kscu_taint_readds_total 1")
                     .contains("kscu_cert_to_untaint_seconds_bucket{le=\"0.025\"} 1")
                     .contains("kscu_serving_cert_expiry_seconds 3600");
-            assertThat(Counts.requests(metrics, "patch")).isEqualTo(2);
+            assertThat(Scraped.requests(metrics, "patch")).isEqualTo(2);
             // A Prometheus asking for protobuf first (native histograms) still gets text: the protobuf
             // format is excluded from the image (pom.xml).
             try (Response r = http.newCall(new Request.Builder().url("http://127.0.0.1:" + s.port() + "/metrics")
@@ -75,7 +75,7 @@ class HealthServerTest {
                 assertThat(r.header("Content-Type")).startsWith("text/plain");
                 assertThat(r.body().string()).contains("kscu_taint_removals_total 1");
             }
-            assertThat(Counts.requests(metrics, "patch", "409")).isEqualTo(1);
+            assertThat(Scraped.requests(metrics, "patch", "409")).isEqualTo(1);
         }
     }
 

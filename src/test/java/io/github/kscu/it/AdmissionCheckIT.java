@@ -10,8 +10,8 @@ import io.github.kscu.report.Reason;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
@@ -86,7 +86,7 @@ class AdmissionCheckIT {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(kube.taints("node-in-force")).isEmpty();
         await().atMost(CHECKED).until(() -> "1.0".equals(enforced(agent.metrics())));
-        assertThat(Counts.requests(agent.metrics(), "check-policy", "403")).isEqualTo(1);
+        assertThat(Scraped.requests(agent.metrics(), "check-policy", "403")).isEqualTo(1);
         assertThat(kube.eventReasons("node-in-force")).doesNotContain(Reason.ADMISSION_POLICY_NOT_ENFORCED.value());
     }
 
@@ -116,7 +116,7 @@ class AdmissionCheckIT {
         await().atMost(WAIT).until(() -> kube.eventReasons("node-strict")
                 .contains(Reason.ADMISSION_POLICY_NOT_ENFORCED.value()));
         Thread.sleep(2000);
-        assertThat(Counts.requests(agent.metrics(), "patch")).isZero();
+        assertThat(Scraped.requests(agent.metrics(), "patch")).isZero();
         assertThat(kube.taints("node-strict")).containsExactly(OURS + ":NoSchedule");
         assertThat(kube.eventNote("node-strict", Reason.ADMISSION_POLICY_NOT_ENFORCED.value()))
                 .contains("no taint is removed until it is");
@@ -132,14 +132,7 @@ class AdmissionCheckIT {
 
     /** The value of kscu_admission_policy_enforced, or null when it is not exported. */
     private static String enforced(Metrics metrics) {
-        for (var snapshot : metrics.registry().scrape()) {
-            if (snapshot.getMetadata().getName().equals("kscu_admission_policy_enforced")) {
-                for (var point : snapshot.getDataPoints()) {
-                    return Double.toString(((io.prometheus.metrics.model.snapshots.GaugeSnapshot.GaugeDataPointSnapshot)
-                            point).getValue());
-                }
-            }
-        }
-        return null;
+        Double v = Scraped.gauge(metrics, "kscu_admission_policy_enforced");
+        return v == null ? null : Double.toString(v);
     }
 }

@@ -10,8 +10,8 @@ import io.github.kscu.health.HealthServer;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -82,15 +82,15 @@ class AgentIT {
             assertThat(agent.awaitFinished(WAIT)).isTrue();
             // No GET: the watch, started without a resourceVersion, brought the node; one PATCH whose answer
             // is the read-back; one Event, which names the certificate (ServingCertificateReady is logged).
-            assertThat(Counts.requests(agent.metrics(), "get")).isZero();
-            assertThat(Counts.requests(agent.metrics(), "watch")).isEqualTo(1);
-            assertThat(Counts.requests(agent.metrics(), "patch")).isEqualTo(1);
-            await().atMost(WAIT).until(() -> Counts.requests(agent.metrics(), "create-event") == 1);
+            assertThat(Scraped.requests(agent.metrics(), "get")).isZero();
+            assertThat(Scraped.requests(agent.metrics(), "watch")).isEqualTo(1);
+            assertThat(Scraped.requests(agent.metrics(), "patch")).isEqualTo(1);
+            await().atMost(WAIT).until(() -> Scraped.requests(agent.metrics(), "create-event") == 1);
             Thread.sleep(500);
             assertThat(kube.eventReasons(node)).containsExactly("StartupTaintRemoved");
             assertThat(kube.eventNote(node, "StartupTaintRemoved")).contains("(1 patch); serving certificate ",
                     "CN=system:node:" + node, " valid until ");
-            assertThat(Counts.requests(agent.metrics(), "create-event")).isEqualTo(1);
+            assertThat(Scraped.requests(agent.metrics(), "create-event")).isEqualTo(1);
         }
     }
 
@@ -98,11 +98,11 @@ class AgentIT {
     void aNodeNotThereYetIsOneGetAfterTheGraceThenTheOpenWatchShowsIt() throws Exception {
         agents.issueCert(node);
         Agent agent = agents.start(agents.settings(node, cp.adminKubeconfig()));
-        await().atMost(WAIT).until(() -> Counts.requests(agent.metrics(), "watch") == 1);
+        await().atMost(WAIT).until(() -> Scraped.requests(agent.metrics(), "watch") == 1);
         Thread.sleep(2_000);
-        assertThat(Counts.requests(agent.metrics(), "get")).as("GETs within the grace").isZero();
+        assertThat(Scraped.requests(agent.metrics(), "get")).as("GETs within the grace").isZero();
         // A wrong or not yet registered node name: the real apiserver's watch shows nothing, the GET says 404.
-        await().atMost(WAIT).until(() -> Counts.requests(agent.metrics(), "get", "404") == 1);
+        await().atMost(WAIT).until(() -> Scraped.requests(agent.metrics(), "get", "404") == 1);
         assertThat(agent.readiness().detail()).contains("not read yet");
 
         // Registered as a kubelet does, in one create (Kube.createNode writes the taints again after it,
@@ -113,9 +113,9 @@ class AgentIT {
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(kube.taints(node)).doesNotContain(OURS + ":NoSchedule");
         // The still open watch showed the node: no more GETs.
-        assertThat(Counts.requests(agent.metrics(), "get")).isEqualTo(1);
-        assertThat(Counts.requests(agent.metrics(), "patch")).isEqualTo(1);
-        assertThat(Counts.requests(agent.metrics(), "watch")).isEqualTo(1);
+        assertThat(Scraped.requests(agent.metrics(), "get")).isEqualTo(1);
+        assertThat(Scraped.requests(agent.metrics(), "patch")).isEqualTo(1);
+        assertThat(Scraped.requests(agent.metrics(), "watch")).isEqualTo(1);
     }
 
     @Test
@@ -217,11 +217,11 @@ class AgentIT {
         await().atMost(WAIT).until(() -> kube.eventReasons(node).contains("StartupTaintReadded"));
         assertThat(agent.awaitFinished(WAIT)).isTrue();
         assertThat(agent.state()).isEqualTo(State.DONE);
-        long requests = Counts.requests(agent.metrics(), "watch") + Counts.requests(agent.metrics(), "get");
+        long requests = Scraped.requests(agent.metrics(), "watch") + Scraped.requests(agent.metrics(), "get");
         kube.setTaints(node, "x.io/other:NoSchedule", OURS + ":NoSchedule");
         Thread.sleep(2_000);
         assertThat(kube.taints(node)).containsExactly("x.io/other:NoSchedule", OURS + ":NoSchedule");
-        assertThat(Counts.requests(agent.metrics(), "watch") + Counts.requests(agent.metrics(), "get")).isEqualTo(requests);
+        assertThat(Scraped.requests(agent.metrics(), "watch") + Scraped.requests(agent.metrics(), "get")).isEqualTo(requests);
     }
 
     @Test
@@ -245,7 +245,7 @@ class AgentIT {
     void apiServerOutageWhileWaitingAndWhilePatching() throws Exception {
         kube.createNode(node, OURS + ":NoSchedule");
         Agent agent = agents.start(agents.settings(node, cp.adminKubeconfig()));
-        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT && Counts.requests(agent.metrics(), "watch") > 0);
+        await().atMost(WAIT).until(() -> agent.state() == State.WAITING_FOR_CERT && Scraped.requests(agent.metrics(), "watch") > 0);
 
         // Outage while the agent waits for its certificate (the node watch breaks).
         cp.stopApiserver();
@@ -271,7 +271,7 @@ class AgentIT {
     }
 
     private static long totalRequests(Agent agent) {
-        return Counts.requests(agent.metrics(), "get") + Counts.requests(agent.metrics(), "patch") + Counts.requests(agent.metrics(), "watch")
-                + Counts.requests(agent.metrics(), "create-event");
+        return Scraped.requests(agent.metrics(), "get") + Scraped.requests(agent.metrics(), "patch") + Scraped.requests(agent.metrics(), "watch")
+                + Scraped.requests(agent.metrics(), "create-event");
     }
 }

@@ -8,8 +8,8 @@ import io.github.kscu.agent.Agent;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import io.github.kscu.testing.Toxiproxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -214,7 +214,7 @@ class ApiserverFaultIT {
         kube.createNode(node, FOREIGN.get(0), OURS + ":NoSchedule", FOREIGN.get(1));
         Agent agent = agents.start(agents.settings(node, kubeconfig));
         await().atMost(Duration.ofSeconds(30))
-                .until(() -> agent.state() == State.WAITING_FOR_CERT && Counts.requests(agent.metrics(), "watch") > 0);
+                .until(() -> agent.state() == State.WAITING_FOR_CERT && Scraped.requests(agent.metrics(), "watch") > 0);
 
         long requestsBefore = requests(agent);
         long cpuBefore = cpuNanos();
@@ -257,8 +257,8 @@ class ApiserverFaultIT {
     }
 
     private static long requests(Agent agent) {
-        return Counts.requests(agent.metrics(), "get") + Counts.requests(agent.metrics(), "patch") + Counts.requests(agent.metrics(), "watch")
-                + Counts.requests(agent.metrics(), "create-event");
+        return Scraped.requests(agent.metrics(), "get") + Scraped.requests(agent.metrics(), "patch") + Scraped.requests(agent.metrics(), "watch")
+                + Scraped.requests(agent.metrics(), "create-event");
     }
 
     private static long cpuNanos() {

@@ -3,9 +3,12 @@ package io.github.kscu.it;
 import static io.github.kscu.it.Agents.OURS;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.github.kscu.agent.Agent;
+import io.github.kscu.report.Reason;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -33,7 +36,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * as in every kubectl 1.34 and 1.35), on a real apiserver, and the agent's ServiceAccount token is minted
  * bound to a Pod on node A, as the kubelet mints it for the agent's pod. Each forbidden operation is its own test case and must be refused (403, by RBAC
  * or by the admission policy); the one allowed change, removing our taint from node A the way the agent
- * does, is the last but one case, and putting it back is the last. The matrix is printed at the end.
+ * does, is the last but one case, and putting it back is the last; before them the real agent with that
+ * token removes it too (and it is put back). The matrix is printed at the end.
  */
 @ExtendWith(ControlPlaneExtension.class)
 // Its own control plane: the policy refuses node patches by unbound ServiceAccount tokens, which the
@@ -59,6 +63,7 @@ class DefaultInstallAttackIT {
     private final Kube kube;
     private final List<Row> matrix = new CopyOnWriteArrayList<>();
     private OkHttpClient agent;
+    private String token;
 
     DefaultInstallAttackIT(ControlPlane cp) {
         this.cp = cp;
@@ -71,7 +76,8 @@ class DefaultInstallAttackIT {
                 .contains("validatingadmissionpolicybinding.admissionregistration.k8s.io/kubelet-server-cert-untaint");
         kube.createNode("node-a", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
         kube.createNode("node-b", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
-        agent = cp.tokenHttp(kube.podBoundAgentToken("node-a"));
+        token = kube.podBoundAgentToken("node-a");
+        agent = cp.tokenHttp(token);
         assertThat(cp.whoAmI(agent)).contains("system:serviceaccount:kube-system:kubelet-server-cert-untaint")
                 .contains("authentication.kubernetes.io/node-name").contains("node-a");
         // Policies take effect a moment after they are created (the apiserver loads them through an
@@ -174,6 +180,28 @@ class DefaultInstallAttackIT {
     @MethodSource("forbidden")
     void isRefused(String operation, String method, String path, MediaType type, String body) throws Exception {
         denied(operation, method, path, type, body);
+    }
+
+    /**
+     * The real agent with the stolen token, as the default install runs it: the admission policy check
+     * (require) finds the policy in force, the node watch works, and its PATCH removes exactly our taint.
+     * The taint is put back afterwards for the cases that follow.
+     */
+    @Test
+    @Order(Integer.MAX_VALUE - 4)
+    void theAgentWithThisTokenRemovesOurTaintFromNodeA(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+            throws Exception {
+        try (Agents agents = new Agents(dir)) {
+            agents.issueCert("node-a");
+            Agent a = agents.start(agents.settings("node-a", cp.tokenKubeconfig("node-a-agent", token),
+                    "ADMISSION_POLICY_CHECK", "require"));
+            assertThat(a.awaitFinished(java.time.Duration.ofSeconds(60))).isTrue();
+            assertThat(kube.taints("node-a")).containsExactly("keep.io/x:NoSchedule");
+            assertThat(Scraped.outcomes(a.metrics(), Reason.STARTUP_TAINT_REMOVED)).isEqualTo(1);
+            assertThat(Scraped.outcomes(a.metrics(), Reason.ADMISSION_POLICY_NOT_ENFORCED)).isZero();
+            matrix.add(new Row("ALLOWED the agent (policy check require) on node A", 200, ""));
+        }
+        kube.setTaints("node-a", "keep.io/x:NoSchedule", OURS + ":NoSchedule");
     }
 
     /**

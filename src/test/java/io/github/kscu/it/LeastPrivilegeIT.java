@@ -7,8 +7,8 @@ import static org.awaitility.Awaitility.await;
 import io.github.kscu.agent.Agent;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.nio.file.Path;
 import java.time.Duration;
 import okhttp3.MediaType;
@@ -42,8 +42,8 @@ class LeastPrivilegeIT {
             assertThat(kube.taints(node)).containsExactly("other.io/x:NoSchedule");
             // The Event is posted in the background after the taint is gone: wait for it.
             await().atMost(Duration.ofSeconds(10))
-                    .untilAsserted(() -> assertThat(Counts.requests(agent.metrics(), "create-event", "201")).isEqualTo(1));
-            assertThat(Counts.requests(agent.metrics(), "patch", "200")).isEqualTo(1);
+                    .untilAsserted(() -> assertThat(Scraped.requests(agent.metrics(), "create-event", "201")).isEqualTo(1));
+            assertThat(Scraped.requests(agent.metrics(), "patch", "200")).isEqualTo(1);
         }
 
         OkHttpClient http = cp.tokenHttp(token);

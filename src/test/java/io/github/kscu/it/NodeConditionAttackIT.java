@@ -9,8 +9,8 @@ import io.github.kscu.kube.HttpNodeApi;
 import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -218,7 +218,7 @@ class NodeConditionAttackIT {
             assertThat(ours.get("status").getAsString()).isEqualTo("True");
             assertThat(ours.get("reason").getAsString()).isEqualTo("ServingCertificateReady");
             // require: it would still be waiting had either dry run (a label, a foreign condition) been allowed.
-            assertThat(Counts.outcomes(a.metrics(), io.github.kscu.report.Reason.ADMISSION_POLICY_NOT_ENFORCED)).isZero();
+            assertThat(Scraped.outcomes(a.metrics(), io.github.kscu.report.Reason.ADMISSION_POLICY_NOT_ENFORCED)).isZero();
             assertThat(kube.taints("node-a")).containsExactly("keep.io/x:NoSchedule", TAINT + ":NoSchedule");
             matrix.add(new Row("ALLOWED the agent (reporter-only, policy check require) on node A", 200, ""));
         }

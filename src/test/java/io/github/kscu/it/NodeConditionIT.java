@@ -14,9 +14,9 @@ import io.github.kscu.kube.NodeCondition;
 import io.github.kscu.report.State;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.FakeKubeletTls;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import io.github.kscu.testing.TestCerts;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -138,7 +138,7 @@ class NodeConditionIT {
         await().atMost(WAIT).until(() -> agent.readiness().ready());
         assertThat(agent.state()).isEqualTo(State.REPORTING);
         assertThat(kube.taints(node)).containsExactly(OURS + ":NoSchedule");
-        assertThat(Counts.requests(agent.metrics(), "patch")).as("spec.taints patches").isZero();
+        assertThat(Scraped.requests(agent.metrics(), "patch")).as("spec.taints patches").isZero();
 
         // Expiry (continuous mode): False, Expired, without any file or handshake change.
         NodeCondition expired = awaitReason(node, "Expired");
@@ -163,10 +163,10 @@ class NodeConditionIT {
                 .isEqualTo("2026-12-03T10:05:00Z");
 
         // Says the same: not written again (the heartbeat period is minutes).
-        long writes = Counts.requests(agent.metrics(), "patch-status");
+        long writes = Scraped.requests(agent.metrics(), "patch-status");
         String rv = resourceVersion(node);
         Thread.sleep(12_000);
-        assertThat(Counts.requests(agent.metrics(), "patch-status")).isEqualTo(writes);
+        assertThat(Scraped.requests(agent.metrics(), "patch-status")).isEqualTo(writes);
         assertThat(resourceVersion(node)).isEqualTo(rv);
         assertThat(condition(node)).isEqualTo(rotated);
     }
@@ -207,11 +207,11 @@ class NodeConditionIT {
         NodeCondition confirmed = await().atMost(WAIT).until(() -> condition("cond-stale"),
                 c -> c.lastHeartbeatTime().isAfter(now.minusSeconds(5)));
         assertThat(confirmed.lastTransitionTime()).as("the transition kept").isEqualTo(Instant.parse("2026-01-01T00:00:00Z"));
-        assertThat(Counts.requests(stale.metrics(), "patch-status")).isEqualTo(1);
+        assertThat(Scraped.requests(stale.metrics(), "patch-status")).isEqualTo(1);
         // The taint went (NODE_CONDITION=on removes it too).
         assertThat(kube.taints("cond-stale")).isEmpty();
 
-        assertThat(Counts.requests(fresh.metrics(), "patch-status")).isZero();
+        assertThat(Scraped.requests(fresh.metrics(), "patch-status")).isZero();
         assertThat(condition("cond-fresh").lastHeartbeatTime()).isEqualTo(now.minusSeconds(60));
     }
 

@@ -7,8 +7,8 @@ import static org.awaitility.Awaitility.await;
 import io.github.kscu.agent.Agent;
 import io.github.kscu.testing.ControlPlane;
 import io.github.kscu.testing.ControlPlaneExtension;
-import io.github.kscu.testing.Counts;
 import io.github.kscu.testing.Kube;
+import io.github.kscu.testing.Scraped;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -49,7 +49,7 @@ class ThrottlingIT {
             long throttled = 0;
             for (Agent a : running) {
                 for (String verb : List.of("get", "watch", "patch", "create-event")) {
-                    throttled += Counts.requests(a.metrics(), verb, "429");
+                    throttled += Scraped.requests(a.metrics(), verb, "429");
                 }
             }
             assertThat(throttled).as("429 answers seen by the agents").isPositive();

@@ -4,12 +4,14 @@ import io.github.kscu.report.Metrics;
 import io.github.kscu.report.Reason;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot.CounterDataPointSnapshot;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
+import io.prometheus.metrics.model.snapshots.GaugeSnapshot;
 import io.prometheus.metrics.model.snapshots.MetricSnapshot;
+import java.util.List;
 import java.util.function.Predicate;
 
-/** Counters of an agent's {@link Metrics}, read the way Prometheus reads them: from a scrape of its registry. */
-public final class Counts {
-    private Counts() {
+/** An agent's {@link Metrics}, read the way Prometheus reads them: from a scrape of its registry. */
+public final class Scraped {
+    private Scraped() {
     }
 
     /** {@code kscu_api_requests_total} with this verb, all codes. */
@@ -28,18 +30,32 @@ public final class Counts {
         return sum(m, "kscu_outcomes", p -> reason.value().equals(p.getLabels().get("reason")));
     }
 
+    /** A gauge without labels, or {@code null} while it is not exported. */
+    public static Double gauge(Metrics m, String name) {
+        MetricSnapshot s = scrape(m, name);
+        return s == null || s.getDataPoints().isEmpty() ? null
+                : ((GaugeSnapshot) s).getDataPoints().getFirst().getValue();
+    }
+
     private static long sum(Metrics m, String name, Predicate<CounterDataPointSnapshot> which) {
+        MetricSnapshot s = scrape(m, name);
         long total = 0;
-        for (MetricSnapshot s : m.registry().scrape()) {
-            if (!name.equals(s.getMetadata().getPrometheusName())) {
-                continue;
-            }
-            for (CounterDataPointSnapshot p : ((CounterSnapshot) s).getDataPoints()) {
-                if (which.test(p)) {
-                    total += (long) p.getValue();
-                }
+        for (CounterDataPointSnapshot p : s == null ? List.<CounterDataPointSnapshot>of()
+                : ((CounterSnapshot) s).getDataPoints()) {
+            if (which.test(p)) {
+                total += (long) p.getValue();
             }
         }
         return total;
+    }
+
+    /** One metric by its name without {@code _total}; only that one is collected (benchmarks poll this). */
+    private static MetricSnapshot scrape(Metrics m, String name) {
+        for (MetricSnapshot s : m.registry().scrape(name::equals)) {
+            if (name.equals(s.getMetadata().getPrometheusName())) {
+                return s;
+            }
+        }
+        return null;
     }
 }
